@@ -1,0 +1,243 @@
+"""The verbs of the `scheduler` command (contract: Command line)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..explain import explain_task
+from ..loading import load_plan, load_policy
+from ..model import Objective, Plan
+from ..planner import PlanOptions, plan_problem
+from ..problem import Problem
+from ..verify import verify_plan
+from ..whatif import Scenario, WhatIfResult, whatif
+from . import render
+from .common import (
+    EXIT_INFEASIBLE,
+    EXIT_VIOLATIONS,
+    Format,
+    FormatOpt,
+    NodesOpt,
+    PolicyOpt,
+    SeedOpt,
+    SolveProgress,
+    TimeLimitOpt,
+    WorkloadOpt,
+    emit_json,
+    handle_errors,
+    load_inputs,
+    load_problem,
+    stdout,
+    write_atomic,
+)
+
+app = typer.Typer(
+    name="scheduler",
+    help="Privacy-aware placement of task DAGs onto decentralised GPU pools.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ObjectiveOpt = Annotated[Objective, typer.Option("--objective", help="makespan (then cost) or cost (then makespan).")]
+DeadlineOpt = Annotated[float | None, typer.Option("--deadline", min=1e-9, help="Hard bound on the makespan, s.")]
+TargetOpt = Annotated[float | None, typer.Option("--success-target", min=0.01, max=0.999999,
+                                                 help="Whole-workflow success probability to reach.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", dir_okay=False, help="Write the plan JSON here.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="Solver threads (0: one per core, at most 8).")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="auto, cpsat or heuristic.")]
+
+
+def _solve(problem: Problem, options: PlanOptions, what: str = "solving") -> Plan:
+    progress = SolveProgress(what, "s" if options.objective == Objective.MAKESPAN else "USD")
+    options.progress = progress
+    with progress:
+        return plan_problem(problem, options)
+
+
+@app.command()
+@handle_errors
+def plan(
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    objective: ObjectiveOpt = Objective.MAKESPAN,
+    deadline: DeadlineOpt = None,
+    success_target: TargetOpt = None,
+    time_limit: TimeLimitOpt = 10.0,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    seed: SeedOpt = 0,
+    workers: WorkersOpt = 0,
+    engine: EngineOpt = "auto",
+) -> None:
+    """Place every task (with its replicas) on nodes and in time. Exit 0 with a plan, 4 when infeasible."""
+    problem = load_problem(workload, nodes, policy)
+    result = _solve(problem, PlanOptions(objective=objective, deadline_s=deadline, success_target=success_target,
+                                         time_limit_s=time_limit, seed=seed, workers=workers, engine=engine))
+    doc = result.to_json_dict()
+    if output is not None:
+        write_atomic(output, json.dumps(doc, indent=2) + "\n")
+    if format == Format.json:
+        emit_json(doc)
+    else:
+        render.print_plan(stdout, result, problem)
+        if output is not None:
+            stdout.print(f"plan written to {output}")
+    raise typer.Exit(render.status_exit(result))
+
+
+@app.command()
+@handle_errors
+def verify(
+    plan: Annotated[Path, typer.Option("--plan", exists=True, dir_okay=False, help="Plan JSON to audit.")],
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    deadline: DeadlineOpt = None,
+    failed_node: Annotated[list[str] | None, typer.Option("--failed-node", help="A node no replica may use.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Check every rule of the contract on a plan (made by any tool). Exit 0 when all hold, 3 on violations."""
+    wl, pool, pol = load_inputs(workload, nodes, policy)
+    the_plan = load_plan(plan)
+    report = verify_plan(the_plan, wl, pool, pol, deadline_s=deadline, failed_nodes=failed_node or [])
+    if format == Format.json:
+        emit_json(report.to_dict())
+    else:
+        render.print_verify(stdout, report)
+    raise typer.Exit(0 if report.ok else EXIT_VIOLATIONS)
+
+
+@app.command()
+@handle_errors
+def explain(
+    task: Annotated[str, typer.Option("--task", help="The task to explain.")],
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    format: FormatOpt = Format.table,
+    all_nodes: Annotated[bool, typer.Option("--all", help="List every node, not the first 200.")] = False,
+) -> None:
+    """A task's effective level and why, and every node's verdict with the rules that turned it away."""
+    problem = load_problem(workload, nodes, policy)
+    if task not in problem.task_index:
+        import difflib
+
+        close = difflib.get_close_matches(task, problem.task_ids, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise typer.BadParameter(f"no task {task!r} in {workload}{hint}", param_hint="'--task'")
+    e = explain_task(problem, task)
+    if format == Format.json:
+        emit_json(e.to_dict())
+    else:
+        render.print_explanation(stdout, e, problem, show_all=all_nodes)
+
+
+def _pairs(values: list[str] | None, flag: str, cast: type = str) -> dict:
+    out = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=f"'{flag}'")
+        try:
+            out[key] = cast(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a number", param_hint=f"'{flag}'") from None
+    return out
+
+
+@app.command(name="whatif")
+@handle_errors
+def whatif_cmd(
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    drop_node: Annotated[list[str] | None, typer.Option("--drop-node", help="A node leaves the pool.")] = None,
+    drop_network: Annotated[list[str] | None, typer.Option("--drop-network", help="A network leaves.")] = None,
+    drop_operator: Annotated[list[str] | None, typer.Option("--drop-operator", help="An operator leaves.")] = None,
+    bandwidth_scale: Annotated[float, typer.Option("--bandwidth-scale", min=1e-6, help="Every bandwidth x F.")] = 1.0,
+    price_scale: Annotated[list[str] | None, typer.Option("--price-scale", help="NETWORK=F: its prices x F.")] = None,
+    reputation: Annotated[list[str] | None, typer.Option("--reputation", help="NODE=R: a new reputation.")] = None,
+    set_level: Annotated[list[str] | None, typer.Option("--set-level", help="TASK=LEVEL: a new level.")] = None,
+    policy_b: Annotated[Path | None, typer.Option("--policy-b", exists=True, dir_okay=False,
+                                                  help="Compare with this policy.")] = None,
+    objective: ObjectiveOpt = Objective.MAKESPAN,
+    deadline: DeadlineOpt = None,
+    time_limit: TimeLimitOpt = 10.0,
+    seed: SeedOpt = 0,
+    format: FormatOpt = Format.table,
+) -> None:
+    """The plan before and after a change, side by side, and which tasks moved. Exit 4 when the change is
+    infeasible."""
+    wl, pool, pol = load_inputs(workload, nodes, policy)
+    reps = _pairs(reputation, "--reputation", float)
+    if any(not 0 <= r <= 1 for r in reps.values()):
+        raise typer.BadParameter("reputation must be in [0, 1]", param_hint="'--reputation'")
+    scenario = Scenario(drop_nodes=drop_node or [], drop_networks=drop_network or [],
+                        drop_operators=drop_operator or [], bandwidth_scale=bandwidth_scale,
+                        price_scale=_pairs(price_scale, "--price-scale", float), reputation=reps,
+                        set_level=_pairs(set_level, "--set-level"),
+                        policy=load_policy(policy_b) if policy_b is not None else None)
+    options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit / 2, seed=seed)
+    progress = SolveProgress("what-if")
+    options.progress = progress
+    with progress:
+        result = whatif(wl, pool, pol, scenario, options)
+    if format == Format.json:
+        emit_json(result.to_dict())
+    else:
+        print_whatif(result)
+    raise typer.Exit(0 if result.changed.has_plan else EXIT_INFEASIBLE)
+
+
+def print_whatif(result: WhatIfResult) -> None:
+    b, c = result.base_metrics, result.changed_metrics
+    t = Table(title=f"what if: {result.scenario.describe()}", header_style="bold")
+    for col, just in (("", "left"), ("base", "right"), ("changed", "right"), ("change", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def row(name: str, x: float | None, y: float | None, fmt: str, lower_is_better: bool = True) -> None:
+        if x is None or y is None:
+            t.add_row(name, "-" if x is None else fmt.format(x), "-" if y is None else fmt.format(y), "")
+            return
+        delta = y - x
+        style = "" if abs(delta) < 1e-9 else ("green" if (delta < 0) == lower_is_better else "red")
+        pct = f" ({100 * delta / x:+.1f}%)" if x else ""
+        t.add_row(name, fmt.format(x), fmt.format(y), Text(f"{delta:+,.2f}{pct}", style=style))
+
+    row("makespan s", b.makespan_s, c.makespan_s, "{:,.1f}")
+    row("cost USD", b.cost_usd, c.cost_usd, "{:,.2f}")
+    row("success probability", b.success_probability, c.success_probability, "{:.6f}", lower_is_better=False)
+    row("GB moved between nodes", b.gb_moved, c.gb_moved, "{:,.1f}")
+    row("GB crossing borders", b.gb_cross_border, c.gb_cross_border, "{:,.1f}")
+    row("TEE nodes used", b.tee_nodes, c.tee_nodes, "{:,.0f}", lower_is_better=False)
+    stdout.print(t)
+    stdout.print(f"status: base {result.base.status.value}, changed {result.changed.status.value}")
+    for m in result.moved:
+        stdout.print(Text(f"~ {m.task}: {m.from_node or '(none)'} -> {m.to_node or '(none)'}", style="yellow"))
+    for tid in result.appeared:
+        stdout.print(Text(f"+ {tid}: placed", style="green"))
+    for u in result.unplaceable:
+        stdout.print(Text(f"! {u['task']}: unplaceable ({u['message']})", style="red"))
+    if not result.moved and not result.unplaceable:
+        stdout.print("no task moved")
+
+
+@app.command()
+@handle_errors
+def schema(
+    kind: Annotated[str, typer.Argument(help="policy, nodes, workload or plan")] = "policy",
+) -> None:
+    """Print the JSON Schema of an input file (generated from the model)."""
+    from ..schema import json_schema
+
+    emit_json(json_schema(kind))
+

@@ -1,0 +1,414 @@
+"""A fast list-scheduling heuristic: HEFT-style upward ranks, insertion into idle
+GPU time, and every placement rule of the contract.
+
+It is the solver's warm start and the fallback for instances too large for the
+exact model. Tasks are taken by decreasing upward rank (mean runtime over their
+eligible nodes plus the longest mean-transfer path below them). Each replica
+goes where it finishes earliest (``makespan``), or on the cheapest node that
+meets a sub-deadline derived from a makespan-first run (``cost``), choosing
+replica sets that keep `spread`, `min_success` and the replica count reachable.
+A child replica may start once, for each parent, the earliest of that parent's
+replicas has delivered its data (the contract's precedence rule).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import Infeasible, InfeasibleReason
+from .model import Objective
+from .problem import Problem
+from .schedule import Replica, Schedule
+
+EPS = 1e-9
+MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
+
+
+class Timeline:
+    """GPU slots in use on one node over time, a step function; supports insertion."""
+
+    __slots__ = ("cap", "times", "used")
+
+    def __init__(self, capacity: int) -> None:
+        self.cap = int(capacity)
+        self.times: list[float] = [0.0]
+        self.used: list[int] = [0]
+
+    def earliest(self, ready: float, duration: float, gpus: int) -> float:
+        """Earliest start >= `ready` with `gpus` free slots for `duration` seconds."""
+        if gpus <= 0:
+            return ready
+        if gpus > self.cap:
+            return math.inf
+        times, used, cap = self.times, self.used, self.cap
+        n = len(times)
+        start = ready
+        j = bisect_right(times, start) - 1
+        while True:
+            end = start + duration
+            k = j
+            blocked = -1
+            while k < n and (k == j or times[k] < end - EPS):
+                if used[k] + gpus > cap:
+                    blocked = k
+                    break
+                k += 1
+            if blocked < 0:
+                return start
+            if blocked + 1 >= n:
+                return math.inf
+            j = blocked + 1
+            start = times[j]
+
+    def _split(self, t: float) -> int:
+        times = self.times
+        k = bisect_left(times, t - EPS)
+        if k < len(times) and abs(times[k] - t) <= EPS:
+            return k
+        times.insert(k, t)
+        self.used.insert(k, self.used[k - 1] if k > 0 else 0)
+        return k
+
+    def add(self, start: float, end: float, gpus: int) -> None:
+        if gpus <= 0 or end <= start:
+            return
+        a = self._split(start)
+        b = self._split(end)
+        for k in range(a, b):
+            self.used[k] += gpus
+
+
+@dataclass
+class Options:
+    """What the heuristic is asked for (see `list_schedule`).
+
+    Attributes:
+        objective: ``makespan`` or ``cost``.
+        deadline_s: with ``cost``, the makespan to stay within (best effort here).
+        success_target: add replicas until the workflow's success probability reaches it.
+        quantum_s: work on the solver's clock: times in whole units of this many seconds, every
+            runtime and transfer rounded up (the schedule returned is then in units).
+        release_s: nothing new starts before this time.
+        fixed: replicas that stay as they are, per task index (replanning).
+        banned: node indices that must not receive new replicas.
+        candidates: per task index, the only nodes to consider (large instances).
+        preferred: per task index, nodes of a base plan, chosen at equal quality (stability).
+    """
+
+    objective: Objective = Objective.MAKESPAN
+    deadline_s: float | None = None
+    success_target: float | None = None
+    quantum_s: float | None = None
+    release_s: float = 0.0
+    fixed: dict[int, list[Replica]] = field(default_factory=dict)
+    banned: set[int] = field(default_factory=set)
+    candidates: dict[int, np.ndarray] | None = None
+    preferred: dict[int, set[int]] | None = None
+    finished: set[int] = field(default_factory=set)
+
+
+class _Builder:
+    def __init__(self, problem: Problem, opt: Options) -> None:
+        self.p = problem
+        self.opt = opt
+        # with a quantum, the builder works in whole clock units (seconds / quantum), all exact in floats
+        self.q = opt.quantum_s
+        self.scale = 1.0 if self.q is None else 1.0 / self.q
+        self.release = float(self.up(opt.release_s))
+        self.timelines: dict[int, Timeline] = {}
+        self.sched = Schedule.empty(problem.n_tasks)
+        self.allowed: list[np.ndarray] = []
+        for i in range(problem.n_tasks):
+            nodes = opt.candidates[i] if opt.candidates is not None and i in opt.candidates else problem.eligible(i)
+            if opt.banned:
+                nodes = nodes[~np.isin(nodes, np.fromiter(opt.banned, dtype=np.int64))]
+            self.allowed.append(nodes)
+        for i, reps in opt.fixed.items():
+            for r in reps:
+                start = r.start if self.q is None else math.floor(r.start * self.scale + 1e-9)
+                end = r.end if self.q is None else math.ceil(r.end * self.scale - 1e-9)
+                self.sched.replicas[i].append(Replica(r.node, start, end))
+                self.timeline(r.node).add(start, end, problem.tasks[i].gpus)
+        self.sched.fixed = set(opt.finished)
+
+    def timeline(self, n: int) -> Timeline:
+        tl = self.timelines.get(n)
+        if tl is None:
+            tl = self.timelines[n] = Timeline(int(self.p.gpus[n]))
+        return tl
+
+    def up(self, x: np.ndarray | float) -> np.ndarray | float:
+        """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
+        if self.q is None:
+            return x
+        return np.ceil(np.asarray(x) * self.scale - 1e-9)
+
+    def runtimes(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        return self.up(self.p.runtimes(i, nodes))  # type: ignore[return-value]
+
+    def ready(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """For each candidate node, when the data of every parent can be there."""
+        out = np.full(len(nodes), self.release)
+        for parent, data in self.p.parents[i]:
+            reps = self.sched.replicas[parent]
+            if data <= 0:
+                out = np.maximum(out, min(r.end for r in reps))
+                continue
+            arrive = np.full(len(nodes), math.inf)
+            for r in reps:
+                arrive = np.minimum(arrive, r.end + self.up(self.p.transfers_from(r.node, data, nodes)))
+            out = np.maximum(out, arrive)
+        return out
+
+
+def upward_ranks(problem: Problem, allowed: list[np.ndarray]) -> np.ndarray:
+    """HEFT's upward rank: mean runtime plus the longest mean-transfer path to an exit."""
+    mean_bw = float(np.mean(problem.bandwidth)) if problem.n_nodes else 1.0
+    rank = np.zeros(problem.n_tasks)
+    for i in range(problem.n_tasks - 1, -1, -1):
+        nodes = allowed[i]
+        mean_rt = float(np.mean(problem.runtimes(i, nodes))) if len(nodes) else problem.tasks[i].duration_s
+        below = max((data * 8.0 / mean_bw + rank[c] for c, data in problem.children[i]), default=0.0)
+        rank[i] = mean_rt + below
+    return rank
+
+
+def list_schedule(problem: Problem, options: Options | None = None,
+                  sub_deadlines: np.ndarray | None = None) -> Schedule:
+    """Place every task (with its replicas) and return the schedule.
+
+    Raises:
+        Infeasible: a task cannot be placed at all (no eligible node, spread or
+            `min_success` out of reach, or the success target unreachable).
+    """
+    opt = options or Options()
+    b = _Builder(problem, opt)
+    kept = {i: [r.node for r in reps] for i, reps in opt.fixed.items() if i not in opt.finished}
+    reasons = problem.static_reasons(b.allowed, opt.finished, kept)
+    if reasons:
+        raise Infeasible(reasons)
+    rank = upward_ranks(problem, b.allowed)
+    order = sorted(range(problem.n_tasks), key=lambda i: (-rank[i], i))
+    for i in order:
+        if i in opt.finished:
+            continue
+        _place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
+    if opt.success_target is not None:
+        _reach_success(b, opt.success_target)
+    return b.sched
+
+
+def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
+    p, opt = b.p, b.opt
+    task = p.tasks[i]
+    nodes = b.allowed[i]
+    chosen = [r.node for r in b.sched.replicas[i]]
+    codes_all = p.spread_of(i)
+    if chosen:
+        keep = ~np.isin(nodes, np.array(chosen)) & ~np.isin(codes_all[nodes], codes_all[np.array(chosen)])
+        nodes = nodes[keep]
+    if len(nodes) == 0 and len(chosen) >= p.required[i]:
+        return
+    ready = b.ready(i, nodes)
+    rt = b.runtimes(i, nodes)
+    cost = p.costs(i, nodes)
+    codes = codes_all[nodes]
+    weights = np.minimum(p.failure_weight[nodes], 50.0)
+    min_success = p.levels[i].min_success
+    need_w = -math.log1p(-min(min_success, 1 - 1e-15)) if min_success is not None else 0.0
+    # the best weight per spread value among candidates: what the remaining replicas could still add
+    best_w: dict[int, float] = {}
+    for c, w in zip(codes.tolist(), weights.tolist()):
+        if w > best_w.get(c, -1.0):
+            best_w[c] = w
+    have_w = sum(min(float(p.failure_weight[n]), 50.0) for n in chosen)
+    used_codes: set[int] = set()
+    pref = opt.preferred.get(i) if opt.preferred else None
+    mask = np.ones(len(nodes), dtype=bool)
+    while len(chosen) < p.required[i] or have_w < need_w - 1e-12:
+        slots_left = p.required[i] - len(chosen) - 1
+        rest_w = sum(w for c, w in best_w.items() if c not in used_codes)
+        ok = mask.copy()
+        if slots_left > 0 or need_w > 0:
+            # after this pick, enough distinct values must remain, and min_success must stay reachable
+            n_codes_left = len(best_w) - len(used_codes) - 1
+            if n_codes_left < slots_left:
+                ok &= False
+            if need_w > 0:
+                reach = have_w + weights + (rest_w - np.array([best_w[c] for c in codes.tolist()]))
+                ok &= reach >= need_w - 1e-12
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            raise Infeasible([InfeasibleReason(
+                rule="spread", tasks=[task.id],
+                message=f"{task.id}: no replica set on allowed nodes meets the replica, spread and "
+                        f"min_success rules")])
+        k, start = _choose(b, i, nodes, idx, ready, rt, cost, sub_deadline, pref)
+        n = int(nodes[k])
+        end = start + float(rt[k])
+        b.timeline(n).add(start, end, task.gpus)
+        b.sched.replicas[i].append(Replica(n, start, end))
+        chosen.append(n)
+        used_codes.add(int(codes[k]))
+        have_w += float(weights[k])
+        mask &= codes != codes[k]
+
+
+def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.ndarray, rt: np.ndarray,
+            cost: np.ndarray, sub_deadline: float | None, pref: set[int] | None) -> tuple[int, float]:
+    """The candidate (position in `nodes`) to take and its start time."""
+    gpus = b.p.tasks[i].gpus
+    lb = ready[idx] + rt[idx]
+    if b.opt.objective == Objective.COST:
+        order = idx[np.lexsort((lb, np.round(cost[idx], 9)))]
+        examined = 0
+        best: tuple[float, float, int, float] | None = None
+        for k in order.tolist():
+            if sub_deadline is not None and ready[k] + rt[k] > sub_deadline + EPS:
+                continue
+            if best is not None and cost[k] > best[0] + 1e-9:
+                break
+            start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus)
+            finish = start + float(rt[k])
+            examined += 1
+            if sub_deadline is None or finish <= sub_deadline + EPS:
+                cand = (float(cost[k]), finish, k, start)
+                if best is None or cand[:2] < best[:2]:
+                    best = cand
+            if examined >= 4 * MAX_TIES and best is not None:
+                break
+            if examined >= 16 * MAX_TIES:
+                break
+        if best is not None:
+            return best[2], best[3]
+    order = idx[np.argsort(lb, kind="stable")]
+    best: tuple[float, int, float] | None = None  # (finish, 0 if preferred else 1, cost)
+    best_k, best_start, ties = -1, 0.0, 0
+    for k in order.tolist():
+        if best is not None and ready[k] + rt[k] > best[0] + EPS:
+            break
+        start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus)
+        key = (start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
+        if best is None or _better(key, best):
+            best, best_k, best_start = key, k, start
+        if key[0] <= best[0] + EPS:
+            ties += 1
+            if ties > MAX_TIES:
+                break
+    return best_k, best_start
+
+
+def _better(a: tuple[float, int, float], b: tuple[float, int, float]) -> bool:
+    """Earlier finish wins; within EPS, a preferred node, then the cheaper one."""
+    if a[0] < b[0] - EPS:
+        return True
+    if a[0] > b[0] + EPS:
+        return False
+    return (a[1], a[2]) < (b[1], b[2] - 1e-12)
+
+
+def _reach_success(b: _Builder, target: float) -> None:
+    """Add replicas where they buy the most success per dollar until `target` holds."""
+    p = b.p
+    need = math.log(target) if target > 0 else -math.inf
+
+    def task_log_success(i: int) -> float:
+        fail = 1.0
+        for r in b.sched.replicas[i]:
+            fail *= 1.0 - float(p.reputation[r.node])
+        return math.log1p(-fail) if fail < 1.0 else -math.inf
+
+    logs = [task_log_success(i) for i in range(p.n_tasks)]
+    total = sum(logs)
+    while total < need - 1e-12:
+        best: tuple[float, int, int, float, float] | None = None
+        for i in range(p.n_tasks):
+            if i in b.opt.finished:
+                continue
+            used_nodes = b.sched.nodes_of(i)
+            codes = p.spread_of(i)
+            used_codes = set(codes[used_nodes].tolist()) if used_nodes else set()
+            nodes = b.allowed[i]
+            free = nodes[~np.isin(codes[nodes], np.array(sorted(used_codes), dtype=np.int64))]
+            if len(free) == 0:
+                continue
+            n = int(free[np.argmax(p.reputation[free])])
+            fail = math.exp(logs[i]) if logs[i] > -math.inf else 0.0
+            new_fail = (1.0 - fail) * (1.0 - float(p.reputation[n]))
+            gain = (math.log1p(-new_fail) if new_fail < 1.0 else -math.inf) - logs[i]
+            if gain <= 1e-15:
+                continue
+            score = gain / (1.0 + p.cost(i, n))
+            if best is None or score > best[0]:
+                best = (score, i, n, gain, p.cost(i, n))
+        if best is None:
+            raise Infeasible([InfeasibleReason(
+                rule="success_target", tasks=[],
+                message=f"no plan reaches success probability {target:g}: every task already has replicas on "
+                        f"its most reputable node of each spread value (reaches {math.exp(total):.6g})")])
+        _, i, n, gain, _ = best
+        nodes = np.array([n])
+        ready = float(b.ready(i, nodes)[0])
+        rt = float(b.runtimes(i, nodes)[0])
+        start = b.timeline(n).earliest(ready, rt, p.tasks[i].gpus)
+        b.timeline(n).add(start, start + rt, p.tasks[i].gpus)
+        b.sched.replicas[i].append(Replica(n, start, start + rt))
+        logs[i] += gain
+        total += gain
+
+
+def retime(problem: Problem, schedule: Schedule, options: Options) -> Schedule:
+    """Re-time a schedule on its own nodes, replicas in their start order, under
+    `options` (e.g. exact seconds, or the solver's clock). Replicas listed in
+    `options.fixed` stay as they are. The result is valid by construction, and
+    with shorter or equal runtimes no replica starts later than before."""
+    b = _Builder(problem, options)
+    fixed_nodes = {i: {r.node for r in reps} for i, reps in options.fixed.items()}
+    rows = sorted((r.start, i, r.node) for i, reps in enumerate(schedule.replicas) if i not in options.finished
+                  for r in reps if r.node not in fixed_nodes.get(i, ()))
+    for _, i, n in rows:
+        if not all(b.sched.replicas[pp] for pp, _ in problem.parents[i]):
+            raise ValueError("the schedule is not in precedence order")
+        nodes = np.array([n])
+        ready = float(b.ready(i, nodes)[0])
+        rt = float(b.runtimes(i, nodes)[0])
+        start = b.timeline(n).earliest(ready, rt, problem.tasks[i].gpus)
+        b.timeline(n).add(start, start + rt, problem.tasks[i].gpus)
+        b.sched.replicas[i].append(Replica(n, start, start + rt))
+    return b.sched
+
+
+def sub_deadlines_from(schedule: Schedule, deadline_s: float) -> np.ndarray:
+    """Per-task latest finish times: a makespan-first schedule's finishes stretched to the deadline."""
+    makespan = schedule.makespan()
+    scale = deadline_s / makespan if makespan > 0 else 1.0
+    return np.array([max((r.end for r in reps), default=0.0) * scale for reps in schedule.replicas])
+
+
+def heuristic_schedule(problem: Problem, options: Options | None = None) -> Schedule:
+    """The heuristic's best schedule for `options.objective`.
+
+    For ``cost`` with a deadline, a makespan-first schedule gives each task a
+    sub-deadline (its finish stretched to the deadline) and every replica takes
+    the cheapest node that meets it; without a deadline every replica takes its
+    cheapest node. The cheaper of that and the makespan-first schedule that
+    meets the deadline wins.
+
+    Raises:
+        Infeasible: see `list_schedule`.
+    """
+    opt = options or Options()
+    if opt.objective == Objective.MAKESPAN:
+        return list_schedule(problem, opt)
+    fast = list_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
+    if opt.deadline_s is None:
+        cheap = list_schedule(problem, opt)
+        return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))
+    cheap = list_schedule(problem, opt, sub_deadlines_from(fast, opt.deadline_s))
+    meeting = [s for s in (cheap, fast) if s.makespan() <= opt.deadline_s + 1e-6]
+    pool = meeting or [fast]
+    return min(pool, key=lambda s: s.key(problem, Objective.COST))

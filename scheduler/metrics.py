@@ -1,0 +1,51 @@
+"""Figures of a plan beyond the contract's totals: data moved, borders crossed, TEE use."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .model import Plan
+from .problem import Problem
+
+
+@dataclass
+class PlanMetrics:
+    makespan_s: float | None
+    cost_usd: float | None
+    success_probability: float | None
+    gb_moved: float  # data that travels between two different nodes
+    gb_cross_border: float  # of which between nodes in different countries
+    tee_nodes: int  # distinct nodes with a TEE that the plan uses
+    nodes_used: int
+    replicas: int
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+def plan_metrics(problem: Problem, plan: Plan) -> PlanMetrics:
+    """Each child replica takes each parent's data from the replica whose data arrives first."""
+    by_task = plan.by_task()
+    moved = border = 0.0
+    for tid, rows in by_task.items():
+        i = problem.task_index.get(tid)
+        if i is None:
+            continue
+        for a in rows:
+            b = problem.node_index[a.node]
+            for p, data in problem.parents[i]:
+                if data <= 0:
+                    continue
+                sources = by_task.get(problem.task_ids[p], [])
+                if not sources:
+                    continue
+                src = min(sources, key=lambda s: s.end_s + problem.transfer(problem.node_index[s.node], b, data))
+                if src.node != a.node:
+                    moved += data
+                    if problem.nodes[problem.node_index[src.node]].country != problem.nodes[b].country:
+                        border += data
+    used = {a.node for a in plan.assignments}
+    tee = sum(1 for n in used if n in problem.node_index and problem.nodes[problem.node_index[n]].tee)
+    return PlanMetrics(makespan_s=plan.makespan_s, cost_usd=plan.cost_usd,
+                       success_probability=plan.success_probability, gb_moved=moved, gb_cross_border=border,
+                       tee_nodes=tee, nodes_used=len(used), replicas=len(plan.assignments))

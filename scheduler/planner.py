@@ -1,0 +1,345 @@
+"""`plan`: the one entry that places a workload. Everything else (the command
+line, what-if, replanning, the Prefect plugin) calls it.
+
+Order of work: rules that need no search (eligibility, spread, `min_success`,
+a reachable success target, a deadline above the lower bound), then the
+heuristic, then CP-SAT warm-started from it within the time limit. The plan
+returned is the best *valid* one found; a time limit never yields a plan that
+breaks a rule, and when there is none the plan says so and why.
+
+Example:
+    >>> from scheduler import plan, load_workload, load_nodes, load_policy
+    >>> p = plan(load_workload("examples/llm-finetune.yaml"), load_nodes("examples/pool.yaml"),
+    ...          load_policy("policies/default.yaml"), objective="cost", time_limit_s=5)  # doctest: +SKIP
+    >>> p.status, round(p.cost_usd, 2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bounds import Bounds, compute_bounds
+from .errors import Infeasible, InfeasibleReason
+from .heuristic import Options, heuristic_schedule, retime
+from .model import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Unplaceable, Workload
+from .problem import Problem
+from .schedule import Replica, Schedule, to_plan
+
+MAX_MODEL_LITERALS = 400_000  # node literals in the exact model before candidate lists apply
+CANDIDATES_PER_TASK = 12
+
+
+@dataclass
+class PlanOptions:
+    """How to plan (see `plan`).
+
+    Attributes:
+        objective: ``makespan`` (cost breaks ties) or ``cost`` (makespan breaks ties).
+        deadline_s: hard bound on the makespan.
+        success_target: the whole workflow's success probability must reach this.
+        time_limit_s: wall-clock budget of the whole call.
+        engine: ``auto`` (CP-SAT warm-started by the heuristic), ``cpsat``, or ``heuristic``.
+        seed, workers: CP-SAT's random seed and threads (0 = up to 8, one per core).
+        release_s: nothing new starts before this (replanning).
+        keep: replicas that stay as they are, by task id (replanning).
+        finished: task ids that are done (their `keep` replicas are final; nothing is added).
+        banned_nodes: node ids that receive no new replica.
+        preferred: base plan whose nodes are kept where quality is equal (stable what-if diffs).
+        progress: called with solver progress (for displays).
+        max_model_literals: above this, each task keeps only its best candidate nodes.
+    """
+
+    objective: Objective = Objective.MAKESPAN
+    deadline_s: float | None = None
+    success_target: float | None = None
+    time_limit_s: float = 10.0
+    engine: str = "auto"
+    seed: int = 0
+    workers: int = 0
+    release_s: float = 0.0
+    keep: dict[str, list[Assignment]] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    banned_nodes: set[str] = field(default_factory=set)
+    preferred: Plan | None = None
+    progress: Callable[..., None] | None = None
+    max_model_literals: int = MAX_MODEL_LITERALS
+
+
+def plan(
+    workload: Workload,
+    nodes: NodePool,
+    policy: Policy | None = None,
+    *,
+    objective: Objective | str = Objective.MAKESPAN,
+    deadline_s: float | None = None,
+    success_target: float | None = None,
+    time_limit_s: float = 10.0,
+    **options: object,
+) -> Plan:
+    """Place `workload` on `nodes` under `policy` and return the plan.
+
+    The plan's `status` is ``optimal`` or ``feasible`` (a valid plan), or
+    ``infeasible`` with `unplaceable` naming the tasks and rules, or ``unknown``
+    when the time ran out before any valid plan was found.
+
+    Raises:
+        InputError: the three inputs do not fit together (e.g. an unknown level).
+        ValueError: an option is out of range.
+    """
+    opts = PlanOptions(objective=Objective(objective), deadline_s=deadline_s, success_target=success_target,
+                       time_limit_s=time_limit_s, **options)  # type: ignore[arg-type]
+    return plan_problem(Problem(workload, nodes, policy), opts)
+
+
+def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
+    """`plan` on an already-checked `Problem`."""
+    t0 = time.monotonic()
+    _check_options(opts)
+    ctx = _Context(problem, opts)
+    extra = {"deadline_s": opts.deadline_s, "success_target": opts.success_target}
+
+    reasons = problem.static_reasons(ctx.allowed, ctx.finished, ctx.kept_nodes)
+    if not reasons and opts.success_target is not None:
+        reasons = _success_target_reasons(problem, ctx, opts.success_target)
+    bounds = compute_bounds(problem, ctx.allowed, release_s=opts.release_s, finished_end_s=ctx.finished_end,
+                            fixed_replicas={i: len(r) for i, r in ctx.fixed.items()})
+    if not reasons and opts.deadline_s is not None and bounds.makespan_s > opts.deadline_s + 1e-6:
+        reasons = [_deadline_reason(bounds, opts.deadline_s)]
+    if reasons:
+        return _infeasible(problem, opts, reasons, bounds, time.monotonic() - t0, PlanStatus.INFEASIBLE)
+
+    notes: list[str] = []
+    heur_opts = ctx.heuristic_options()
+    try:
+        heur = heuristic_schedule(problem, heur_opts)
+    except Infeasible as e:
+        return _infeasible(problem, opts, e.reasons, bounds, time.monotonic() - t0, PlanStatus.INFEASIBLE)
+    candidates: list[Schedule] = []
+    if _meets_deadline(heur, opts):
+        candidates.append(heur)
+    heur_value = heur.key(problem, opts.objective)
+
+    cp_status, cp_bounds = None, (None, None)
+    engine = "heuristic"
+    if opts.engine != "heuristic":
+        from .cpsat.data import build_data
+        from .cpsat.solve import CpSettings, solve_cpsat
+
+        allowed = ctx.allowed
+        size = sum(len(allowed[i]) * max(1, problem.required[i]) for i in range(problem.n_tasks))
+        if size > opts.max_model_literals and opts.engine == "auto":
+            allowed = _candidate_lists(problem, ctx, heur)
+            notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
+                         f"({size} node literals in full)")
+        horizon_s = _horizon(problem, ctx, heur, opts)
+        data = build_data(problem, allowed, horizon_s=horizon_s, release_s=opts.release_s,
+                          fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in ctx.fixed.items()},
+                          finished=ctx.finished, success_target=opts.success_target)
+        hint = retime(problem, heur, Options(**{**heur_opts.__dict__, "quantum_s": data.quantum_s}))
+        if opts.objective == Objective.MAKESPAN:
+            data.horizon = max(int(round(hint.makespan())), data.release + 1)
+        remaining = opts.time_limit_s - (time.monotonic() - t0)
+        settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s,
+                              success_target=opts.success_target, time_limit_s=max(0.1, remaining),
+                              workers=opts.workers, seed=opts.seed, preferred=ctx.preferred,
+                              progress=opts.progress)
+        out = solve_cpsat(data, hint, settings, makespan_lb_s=bounds.makespan_s)
+        notes.extend(out.notes)
+        cp_status = out.status
+        cp_bounds = (out.makespan_bound_s, out.cost_bound_usd)
+        if out.schedule is not None:
+            exact = _to_seconds(problem, out.schedule, data.quantum_s)
+            exact = retime(problem, exact, heur_opts)
+            if _meets_deadline(exact, opts):
+                candidates.append(exact)
+                engine = "cp-sat"
+        if cp_status == "infeasible" and not candidates:
+            why = [_deadline_reason(bounds, opts.deadline_s, proved=True)] if opts.deadline_s is not None else [
+                InfeasibleReason(rule="combination", tasks=[],
+                                 message="the solver proved that no plan satisfies every rule together")]
+            return _infeasible(problem, opts, why, bounds, time.monotonic() - t0, PlanStatus.INFEASIBLE)
+
+    if not candidates:
+        msg = (f"no plan meeting the deadline {opts.deadline_s:g} s was found within {opts.time_limit_s:g} s "
+               f"(the heuristic's makespan is {heur.makespan():.1f} s; the lower bound is {bounds.makespan_s:.1f} s)")
+        return _infeasible(problem, opts, [InfeasibleReason(rule="deadline", tasks=bounds.critical_path,
+                                                            message=msg)],
+                           bounds, time.monotonic() - t0, PlanStatus.UNKNOWN)
+
+    best = min(candidates, key=lambda s: s.key(problem, opts.objective))
+    if best is not heur and best.key(problem, opts.objective) >= heur_value and heur in candidates:
+        best, engine = heur, "heuristic"
+    optimal = cp_status == "optimal" and engine == "cp-sat"
+    lb = bounds.makespan_s
+    if cp_bounds[0] is not None:
+        lb = max(lb, cp_bounds[0])
+    lb = min(lb, best.makespan())
+    cost_lb = bounds.cost_usd + ctx.fixed_cost()
+    if cp_bounds[1] is not None:
+        cost_lb = max(cost_lb, cp_bounds[1] + ctx.fixed_cost())
+    cost_lb = min(cost_lb, best.cost(problem))
+    result = to_plan(problem, best, status=PlanStatus.OPTIMAL if optimal else PlanStatus.FEASIBLE,
+                     objective=opts.objective, lower_bound_s=lb, solve_time_s=time.monotonic() - t0,
+                     engine=engine, heuristic_makespan_s=heur.makespan(), heuristic_cost_usd=heur.cost(problem),
+                     cost_lower_bound_usd=cost_lb, messages=notes or None, **extra)
+    if opts.objective == Objective.COST and result.cost_usd:
+        result.gap = max(0.0, (result.cost_usd - cost_lb) / result.cost_usd)
+    return result
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+class _Context:
+    """The replanning and stability inputs of one call, by index."""
+
+    def __init__(self, problem: Problem, opts: PlanOptions) -> None:
+        self.problem = problem
+        banned = np.array(sorted(problem.node_index[n] for n in opts.banned_nodes if n in problem.node_index),
+                          dtype=np.int64)
+        self.allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
+        if len(banned):
+            self.allowed = [a[~np.isin(a, banned)] for a in self.allowed]
+        self.fixed: dict[int, list[Replica]] = {}
+        for tid, rows in opts.keep.items():
+            i = problem.task_index[tid]
+            self.fixed[i] = [Replica(problem.node_index[a.node], a.start_s, a.end_s) for a in rows]
+        self.finished = {problem.task_index[t] for t in opts.finished}
+        self.finished_end = {i: min((r.end for r in self.fixed.get(i, [])), default=opts.release_s)
+                             for i in self.finished}
+        self.kept_nodes = {i: [r.node for r in reps] for i, reps in self.fixed.items() if i not in self.finished}
+        self.preferred: dict[int, set[int]] | None = None
+        if opts.preferred is not None:
+            self.preferred = {}
+            for a in opts.preferred.assignments:
+                i, n = problem.task_index.get(a.task), problem.node_index.get(a.node)
+                if i is not None and n is not None:
+                    self.preferred.setdefault(i, set()).add(n)
+        self.opts = opts
+
+    def heuristic_options(self) -> Options:
+        o = self.opts
+        return Options(objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target,
+                       release_s=o.release_s, fixed=self.fixed, finished=self.finished,
+                       banned={self.problem.node_index[n] for n in o.banned_nodes if n in self.problem.node_index},
+                       candidates=None, preferred=self.preferred)
+
+    def fixed_cost(self) -> float:
+        return sum(self.problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
+
+
+def _check_options(opts: PlanOptions) -> None:
+    if opts.deadline_s is not None and not (opts.deadline_s > 0 and math.isfinite(opts.deadline_s)):
+        raise ValueError("deadline_s must be a positive number of seconds")
+    if opts.success_target is not None and not (0.01 <= opts.success_target < 1):
+        raise ValueError("success_target must be in [0.01, 1)")
+    if not (opts.time_limit_s > 0 and math.isfinite(opts.time_limit_s)):
+        raise ValueError("time_limit_s must be a positive number of seconds")
+    if opts.engine not in ("auto", "cpsat", "heuristic"):
+        raise ValueError("engine must be auto, cpsat or heuristic")
+
+
+def _meets_deadline(s: Schedule, opts: PlanOptions) -> bool:
+    return opts.deadline_s is None or s.makespan() <= opts.deadline_s + 1e-6
+
+
+def _to_seconds(problem: Problem, sched: Schedule, quantum_s: float) -> Schedule:
+    out = Schedule.empty(problem.n_tasks)
+    for i, reps in enumerate(sched.replicas):
+        for r in reps:
+            start = r.start * quantum_s
+            out.replicas[i].append(Replica(r.node, start, start + problem.runtime(i, r.node)))
+    return out
+
+
+def _horizon(problem: Problem, ctx: _Context, heur: Schedule, opts: PlanOptions) -> float:
+    """Seconds within which the solver must finish: the warm start's makespan for makespan, else a bound
+    no cheapest plan exceeds (every replica one after another)."""
+    if opts.objective == Objective.MAKESPAN:
+        return heur.makespan()
+    if opts.deadline_s is not None:
+        return opts.deadline_s
+    total = max(opts.release_s, max((r.end for reps in ctx.fixed.values() for r in reps), default=0.0))
+    for i in range(problem.n_tasks):
+        if i in ctx.finished or len(ctx.allowed[i]) == 0:
+            continue
+        reps = problem.required[i] + 4
+        total += reps * float(problem.runtimes(i, ctx.allowed[i]).max())
+        for p, data in problem.parents[i]:
+            if data > 0:
+                total += data * 8.0 / float(problem.bandwidth.min())
+    return max(total, heur.makespan())
+
+
+def _candidate_lists(problem: Problem, ctx: _Context, heur: Schedule) -> list[np.ndarray]:
+    """Each task's heuristic nodes, its fastest, cheapest and most reputable per spread value."""
+    out = []
+    k = CANDIDATES_PER_TASK
+    for i in range(problem.n_tasks):
+        nodes = ctx.allowed[i]
+        if len(nodes) <= k:
+            out.append(nodes)
+            continue
+        keep = set(heur.nodes_of(i))
+        keep.update(nodes[np.argsort(problem.runtimes(i, nodes), kind="stable")[: k // 2]].tolist())
+        keep.update(nodes[np.argsort(problem.costs(i, nodes), kind="stable")[: k // 3]].tolist())
+        keep.update(problem.best_replica_set(i, nodes)[: problem.required[i] + 2])
+        out.append(np.array(sorted(keep), dtype=np.int64))
+    return out
+
+
+def _success_target_reasons(problem: Problem, ctx: _Context, target: float) -> list[InfeasibleReason]:
+    log_p = 0.0
+    weakest: list[tuple[float, str]] = []
+    for i in range(problem.n_tasks):
+        nodes = [*ctx.kept_nodes.get(i, []), *problem.best_replica_set(i, ctx.allowed[i])]
+        if i in ctx.finished:
+            nodes = [r.node for r in ctx.fixed.get(i, [])]
+        fail = 1.0
+        for n in nodes:
+            fail *= 1.0 - problem.reputation[n]
+        s = 1.0 - fail
+        log_p += math.log(s) if s > 0 else -math.inf
+        weakest.append((s, problem.task_ids[i]))
+    if log_p >= math.log(target) - 1e-12:
+        return []
+    weakest.sort()
+    names = [t for _, t in weakest[:5]]
+    return [InfeasibleReason(rule="success_target", tasks=names,
+                             message=f"success probability {target:g} is out of reach: with a replica on the most "
+                                     f"reputable node of every spread value the workflow reaches "
+                                     f"{math.exp(log_p):.6g}; weakest tasks: {', '.join(names)}")]
+
+
+def _deadline_reason(bounds: Bounds, deadline_s: float, proved: bool = False) -> InfeasibleReason:
+    if proved and bounds.makespan_s <= deadline_s:
+        return InfeasibleReason(rule="deadline", tasks=bounds.critical_path,
+                                message=f"the solver proved that no plan finishes within {deadline_s:g} s with "
+                                        f"the GPUs available (lower bound without capacity: {bounds.makespan_s:.1f} s)")
+    if bounds.critical_path_s >= bounds.energy_s:
+        path = bounds.critical_path
+        shown = " -> ".join(path if len(path) <= 8 else [*path[:3], "...", *path[-3:]])
+        return InfeasibleReason(rule="deadline", tasks=path,
+                                message=f"deadline {deadline_s:g} s is below the critical path {shown}, which needs "
+                                        f"{bounds.critical_path_s:.1f} s on the fastest eligible nodes")
+    return InfeasibleReason(rule="deadline", tasks=bounds.energy_tasks,
+                            message=f"deadline {deadline_s:g} s is below {bounds.energy_s:.1f} s, the least time the "
+                                    f"eligible GPUs need for the work")
+
+
+def _infeasible(problem: Problem, opts: PlanOptions, reasons: list[InfeasibleReason], bounds: Bounds,
+                elapsed: float, status: PlanStatus) -> Plan:
+    rows: list[Unplaceable] = []
+    for r in reasons:
+        for t in r.tasks:
+            counts = dict(r.counts) if r.rule == "eligibility" else {r.rule: r.counts.get(r.rule, 1)}
+            rows.append(Unplaceable(task=t, reasons=counts, rule=r.rule, message=r.message))
+    lb = bounds.makespan_s if math.isfinite(bounds.makespan_s) else None
+    return to_plan(problem, None, status=status, objective=opts.objective, lower_bound_s=lb, solve_time_s=elapsed,
+                   unplaceable=rows, messages=[r.message for r in reasons], deadline_s=opts.deadline_s,
+                   success_target=opts.success_target)

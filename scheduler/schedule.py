@@ -1,0 +1,110 @@
+"""An index-based schedule (what the heuristic and the solver produce) and its
+conversion to the contract's `Plan`.
+
+A `Schedule` holds, per task (in the problem's topological order), its replicas:
+node index, start and end in seconds. Its totals follow the contract: makespan is
+the last end, cost sums runtime x GPUs x price over replicas, success probability
+multiplies each task's 1 - prod(1 - reputation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .model import Assignment, Objective, Plan, PlanStatus, Unplaceable
+from .problem import Problem
+
+
+@dataclass
+class Replica:
+    node: int
+    start: float
+    end: float
+
+
+@dataclass
+class Schedule:
+    """Replicas per task index; `fixed` marks tasks whose replicas must not change."""
+
+    replicas: list[list[Replica]]
+    fixed: set[int] = field(default_factory=set)
+
+    @classmethod
+    def empty(cls, n_tasks: int) -> Schedule:
+        return cls(replicas=[[] for _ in range(n_tasks)])
+
+    def copy(self) -> Schedule:
+        return Schedule([[Replica(r.node, r.start, r.end) for r in reps] for reps in self.replicas], set(self.fixed))
+
+    @property
+    def complete(self) -> bool:
+        return all(self.replicas)
+
+    def makespan(self) -> float:
+        return max((r.end for reps in self.replicas for r in reps), default=0.0)
+
+    def cost(self, problem: Problem) -> float:
+        return sum(problem.cost(i, r.node) for i, reps in enumerate(self.replicas) for r in reps)
+
+    def success(self, problem: Problem) -> float:
+        log_p = 0.0
+        for reps in self.replicas:
+            fail = 1.0
+            for r in reps:
+                fail *= 1.0 - float(problem.reputation[r.node])
+            if fail >= 1.0:
+                return 0.0
+            log_p += math.log1p(-fail)
+        return math.exp(log_p)
+
+    def nodes_of(self, i: int) -> list[int]:
+        return [r.node for r in self.replicas[i]]
+
+    def key(self, problem: Problem, objective: Objective) -> tuple[float, float]:
+        """Sort key of quality for `objective` (lower is better), primary then tie-break."""
+        if objective == Objective.COST:
+            return (round(self.cost(problem), 9), round(self.makespan(), 9))
+        return (round(self.makespan(), 9), round(self.cost(problem), 9))
+
+
+def to_plan(
+    problem: Problem,
+    schedule: Schedule | None,
+    *,
+    status: PlanStatus,
+    objective: Objective,
+    lower_bound_s: float | None,
+    solve_time_s: float,
+    unplaceable: list[Unplaceable] | None = None,
+    **extra: object,
+) -> Plan:
+    """Build the contract's plan from a schedule (None when there is no plan)."""
+    if schedule is None:
+        return Plan(status=status, objective=objective, makespan_s=None, cost_usd=None, success_probability=None,
+                    lower_bound_s=lower_bound_s, solve_time_s=round(solve_time_s, 3), assignments=[],
+                    unplaceable=unplaceable or [], **extra)
+    rows = []
+    for i, reps in enumerate(schedule.replicas):
+        for k, r in enumerate(sorted(reps, key=lambda r: (r.start, r.node))):
+            rows.append(Assignment(task=problem.task_ids[i], replica=k, node=problem.node_ids[r.node],
+                                   start_s=r.start, end_s=r.end))
+    rows.sort(key=lambda a: (a.start_s, problem.task_index[a.task], a.replica))
+    makespan = schedule.makespan()
+    gap = None
+    if lower_bound_s is not None and makespan > 0 and objective == Objective.MAKESPAN:
+        gap = max(0.0, (makespan - lower_bound_s) / makespan)
+    return Plan(status=status, objective=objective, makespan_s=makespan, cost_usd=schedule.cost(problem),
+                success_probability=schedule.success(problem), lower_bound_s=lower_bound_s,
+                solve_time_s=round(solve_time_s, 3), assignments=rows, gap=gap, **extra)
+
+
+def from_plan(problem: Problem, plan: Plan) -> Schedule:
+    """The schedule of a plan's assignments (unknown tasks or nodes are skipped)."""
+    sched = Schedule.empty(problem.n_tasks)
+    for a in plan.assignments:
+        i = problem.task_index.get(a.task)
+        n = problem.node_index.get(a.node)
+        if i is not None and n is not None:
+            sched.replicas[i].append(Replica(n, a.start_s, a.end_s))
+    return sched
