@@ -312,8 +312,14 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: list[Any]) -> str
         if "[A-Z]{2}" in str(ctx.get("pattern", "")):
             return f"must be an ISO 3166-1 alpha-2 country code such as DE or FR, not {value!r}"
         return f"does not match the pattern {ctx.get('pattern')}: {value!r}"
-    if kind in ("too_short", "too_long"):
-        return err["msg"].replace("Value", "it").replace("List", "the list")
+    if kind in ("too_short", "string_too_short"):
+        n = ctx.get("min_length", 1)
+        unit = "character" if isinstance(value, str) else "item"
+        return f"must have at least {n} {unit}{'s' if n != 1 else ''}"
+    if kind in ("too_long", "string_too_long"):
+        n = ctx.get("max_length")
+        unit = "characters" if isinstance(value, str) else "items"
+        return f"must have at most {n} {unit}"
     msg = str(err.get("msg", kind))
     return msg[:1].lower() + msg[1:]
 

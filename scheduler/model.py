@@ -296,19 +296,24 @@ class Workload(StrictModel):
 class Level(StrictModel):
     """A sensitivity level and every rule that applies to tasks at that level."""
 
-    name: Identifier
-    description: str = ""
-    tee: list[TeeKind] | None = None
-    attested: bool = False
-    min_reputation: Probability = 0.0
-    countries: list[CountryCode] | None = None
-    regions: list[Name] | None = None
-    networks: list[Name] | None = None
-    min_replicas: ReplicaCount = 1
-    spread: SpreadKey | None = None
-    min_success: Probability | None = None
-    declassify_to: Identifier | None = None
-    labels: Labels = Field(default_factory=dict)
+    name: Identifier = Field(description="Unique name of the level.")
+    description: str = Field("", description="Free text for people.")
+    tee: list[TeeKind] | None = Field(
+        None, description="The node must have at least one of these TEEs; absent or [] = none needed.")
+    attested: bool = Field(False, description="The node's remote attestation must be verified.")
+    min_reputation: Probability = Field(0.0, description="Least node reputation (observed completion rate).")
+    countries: list[CountryCode] | None = Field(
+        None, description="Allowed ISO 3166-1 alpha-2 countries; absent = any. Quote NO: YAML 1.1 reads it as false.")
+    regions: list[Name] | None = Field(None, description="Allowed regions; absent = any.")
+    networks: list[Name] | None = Field(None, description="Allowed networks (marketplaces); absent = any.")
+    min_replicas: ReplicaCount = Field(1, description="Least number of replicas, on distinct nodes.")
+    spread: SpreadKey | None = Field(
+        None, description="Replicas need distinct values of this node attribute (default: node).")
+    min_success: Probability | None = Field(
+        None, description="1 - prod over replicas of (1 - reputation) must reach this.")
+    declassify_to: Identifier | None = Field(
+        None, description="Lowest level a declassifying task may release this data at; absent = never lowered.")
+    labels: Labels = Field(default_factory=dict, description="Any string map, for people and tools.")
 
     @property
     def spread_key(self) -> str:
@@ -322,10 +327,12 @@ class Level(StrictModel):
 class Policy(StrictModel):
     """Ordered sensitivity levels, least sensitive first."""
 
-    default_level: Identifier | None = None
-    description: str = ""
-    levels: Annotated[list[Level], Field(min_length=1)]
-    labels: Labels = Field(default_factory=dict)
+    default_level: Identifier | None = Field(
+        None, description="Level of tasks that declare no sensitivity (default: the first level).")
+    description: str = Field("", description="Free text for people.")
+    levels: Annotated[list[Level], Field(min_length=1)] = Field(
+        description="Levels from least to most sensitive; each states all its rules.")
+    labels: Labels = Field(default_factory=dict, description="Any string map, for people and tools.")
     _source: str = PrivateAttr(default="")
 
     @model_validator(mode="after")

@@ -25,6 +25,11 @@ from ..problem import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# command-line errors keep Click's own reporting (exit 2); typer vendors Click from 0.20 on
+_USAGE_ERRORS: tuple[type[BaseException], ...] = tuple(
+    {typer.BadParameter.__mro__[k] for k in range(len(typer.BadParameter.__mro__))
+     if typer.BadParameter.__mro__[k].__name__ == "ClickException"})
+
 EXIT_INPUT = 1
 EXIT_VIOLATIONS = 3
 EXIT_INFEASIBLE = 4
@@ -60,7 +65,7 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, SystemExit, *_USAGE_ERRORS):
             raise
         except InputError as e:
             fail(e.line())

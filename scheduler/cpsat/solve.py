@@ -188,12 +188,13 @@ def _extract(data: SolverData, v: Variables, solver: cp_model.CpSolver) -> Sched
 
 
 def _hint_from_solver(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
-    model.ClearHints()
     proto = model.Proto()
     values = solver.ResponseProto().solution
-    for idx in range(len(proto.variables)):
-        model.Proto().solution_hint.vars.append(idx)
-        model.Proto().solution_hint.values.append(values[idx])
+    if len(values) != len(proto.variables):
+        return  # keep the first hint
+    model.ClearHints()
+    proto.solution_hint.vars.extend(range(len(values)))
+    proto.solution_hint.values.extend(values)
 
 
 def _add_hint(model: cp_model.CpModel, data: SolverData, v: Variables, hint: Schedule,

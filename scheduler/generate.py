@@ -1,0 +1,198 @@
+"""Seeded generators of realistic node pools and workloads (examples, tests, benchmarks).
+
+Pools: GPU models with their memory, relative speed and market price; data-centre
+operators (many nodes each, fast links, CPU and GPU TEEs, often attested) next to
+consumer operators (one to three GPUs, slow links, no TEE); reputations per
+operator; regions with their countries and slower links between continents.
+
+Workloads: layered DAGs, fan-outs, and fine-tuning pipelines whose inputs are
+restricted or confidential and pass through an anonymiser.
+
+The same seed gives the same document, byte for byte.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+# model: (memory GB, speed vs A100-40GB, USD per GPU-hour on decentralised markets, can do GPU CC)
+GPU_MODELS: dict[str, tuple[float, float, float, bool]] = {
+    "H200-141GB": (141, 2.6, 2.90, True),
+    "H100-80GB": (80, 2.2, 1.95, True),
+    "A100-80GB": (80, 1.15, 1.10, False),
+    "A100-40GB": (40, 1.0, 0.85, False),
+    "L40S-48GB": (48, 0.85, 0.70, False),
+    "RTX-A6000": (48, 0.55, 0.42, False),
+    "RTX-4090": (24, 0.70, 0.32, False),
+    "RTX-3090": (24, 0.45, 0.19, False),
+    "A10-24GB": (24, 0.38, 0.24, False),
+}
+DATACENTRE_MODELS = ["H200-141GB", "H100-80GB", "A100-80GB", "A100-40GB", "L40S-48GB"]
+CONSUMER_MODELS = ["RTX-4090", "RTX-3090", "RTX-A6000", "A10-24GB"]
+
+REGIONS: dict[str, tuple[str, list[str]]] = {  # region: (continent, countries)
+    "eu-central": ("eu", ["DE", "AT", "CH", "PL"]),
+    "eu-west": ("eu", ["FR", "NL", "BE", "IE", "GB"]),
+    "eu-north": ("eu", ["SE", "FI", "NO", "DK"]),
+    "us-east": ("na", ["US"]),
+    "us-west": ("na", ["US"]),
+    "ca-central": ("na", ["CA"]),
+    "ap-northeast": ("ap", ["JP", "KR"]),
+    "ap-southeast": ("ap", ["SG"]),
+    "ap-south": ("ap", ["IN"]),
+    "sa-east": ("sa", ["BR"]),
+    "af-south": ("af", ["ZA"]),
+}
+REGION_WEIGHTS = [16, 12, 8, 18, 12, 4, 8, 5, 6, 5, 6]
+NETWORKS = ["io.net", "akash", "render", "gensyn", "self-hosted"]
+
+
+def generate_pool(n_nodes: int, seed: int = 0, *, links: bool = True, datacentre_share: float = 0.45,
+                  identical_per_operator: bool = False) -> dict[str, Any]:
+    """A node pool document of `n_nodes` nodes.
+
+    Args:
+        n_nodes: how many nodes.
+        seed: the random seed.
+        links: add slower links between continents (region-pair overrides).
+        datacentre_share: the share of operators that are data centres.
+        identical_per_operator: every node of an operator is the same machine (as
+            providers rent out racks of one model); makes pools compress into few classes.
+    """
+    rng = random.Random(seed)
+    nodes: list[dict[str, Any]] = []
+    op = 0
+    regions = list(REGIONS)
+    while len(nodes) < n_nodes:
+        datacentre = rng.random() < datacentre_share
+        region = rng.choices(regions, REGION_WEIGHTS)[0]
+        country = rng.choice(REGIONS[region][1])
+        network = rng.choice(NETWORKS)
+        size = min(n_nodes - len(nodes), max(1, int(rng.paretovariate(1.3)) if datacentre else rng.randint(1, 2)))
+        base_rep = rng.betavariate(40, 1.2) if datacentre else rng.betavariate(12, 1.3)
+        model_choice = rng.choice(DATACENTRE_MODELS if datacentre else CONSUMER_MODELS)
+        template = _machine(rng, model_choice, datacentre, base_rep)
+        for _ in range(size):
+            m = template if identical_per_operator else _machine(
+                rng, rng.choice(DATACENTRE_MODELS if datacentre else CONSUMER_MODELS), datacentre, base_rep)
+            nodes.append({"id": f"{network.replace('.', '')}-{region}-{len(nodes):05d}", "network": network,
+                          "operator": f"op-{op:05d}", "region": region, "country": country, **m})
+        op += 1
+    doc: dict[str, Any] = {"nodes": nodes}
+    if links:
+        doc["links"] = _continent_links(sorted({n["region"] for n in nodes}))
+    return doc
+
+
+def _machine(rng: random.Random, model: str, datacentre: bool, base_rep: float) -> dict[str, Any]:
+    memory, speed, price, gpu_cc = GPU_MODELS[model]
+    tee: list[str] = []
+    if datacentre:
+        cpu = rng.random()
+        if cpu < 0.35:
+            tee.append("tdx")
+        elif cpu < 0.6:
+            tee.append("sev-snp")
+        elif cpu < 0.7:
+            tee.append("sgx")
+        if gpu_cc and rng.random() < 0.6:
+            tee.append("nvidia-cc")
+    elif rng.random() < 0.05:
+        tee.append("sgx")
+    return {
+        "gpu": model,
+        "gpus": rng.choice([4, 8, 8]) if datacentre else rng.choice([1, 1, 2]),
+        "gpu_memory_gb": memory,
+        "speed": round(speed * rng.uniform(0.92, 1.05), 3),
+        "price_per_gpu_hour": round(price * rng.uniform(0.7, 1.3), 3),
+        "tee": tee,
+        "attested": bool(tee) and rng.random() < (0.75 if datacentre else 0.3),
+        "reputation": round(min(0.9999, max(0.5, base_rep + rng.uniform(-0.01, 0.01))), 4),
+        "bandwidth_gbps": rng.choice([10, 25, 40, 100]) if datacentre else rng.choice([0.1, 0.3, 0.5, 1.0]),
+    }
+
+
+def _continent_links(regions: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for k, a in enumerate(regions):
+        for b in regions[k + 1:]:
+            ca, cb = REGIONS[a][0], REGIONS[b][0]
+            if ca == cb:
+                continue
+            near = {ca, cb} == {"eu", "na"}
+            out.append({"regions": [a, b], "bandwidth_gbps": 5.0 if near else 1.0})
+    return out
+
+
+def generate_layered(n_tasks: int, seed: int = 0, *, width: int | None = None, levels: tuple[str, ...] = (
+        "public", "internal", "confidential", "restricted"), sensitive_share: float = 0.1,
+        max_gpus: int = 4) -> dict[str, Any]:
+    """A layered DAG: each task depends on 1-3 tasks of the layer above."""
+    rng = random.Random(seed)
+    width = width or max(2, int(n_tasks ** 0.5))
+    tasks: list[dict[str, Any]] = []
+    prev: list[str] = []
+    layer: list[str] = []
+    for k in range(n_tasks):
+        if len(layer) >= width:
+            prev, layer = layer, []
+        tid = f"t{k}"
+        t: dict[str, Any] = {"id": tid, "duration_s": round(rng.uniform(300, 3600), 1),
+                             "gpus": rng.choice([g for g in (1, 1, 1, 2, 4, 8) if g <= max_gpus]),
+                             "gpu_memory_gb": rng.choice([8, 16, 24, 40])}
+        if rng.random() < sensitive_share:
+            t["sensitivity"] = rng.choice(levels[2:]) if len(levels) > 2 else levels[-1]
+        elif rng.random() < 0.3:
+            t["sensitivity"] = levels[0]
+        if prev:
+            parents = rng.sample(prev, min(len(prev), rng.randint(1, 3)))
+            t["depends_on"] = [{"task": p, "data_gb": round(rng.uniform(0.1, 20), 2)} for p in parents]
+        tasks.append(t)
+        layer.append(tid)
+    return {"name": f"layered-{n_tasks}-{seed}", "tasks": tasks}
+
+
+def generate_fanout(n_tasks: int, seed: int = 0) -> dict[str, Any]:
+    """A confidential split, `n_tasks - 2` shards, and a merge."""
+    rng = random.Random(seed)
+    tasks: list[dict[str, Any]] = [{"id": "split", "duration_s": 120, "gpus": 0, "sensitivity": "confidential"}]
+    shards = max(1, n_tasks - 2)
+    for k in range(shards):
+        tasks.append({"id": f"shard-{k}", "duration_s": round(rng.uniform(100, 900), 1), "gpus": rng.choice([1, 1, 2]),
+                      "gpu_memory_gb": rng.choice([8, 24, 40]),
+                      "depends_on": [{"task": "split", "data_gb": round(rng.uniform(0.5, 5), 2)}]})
+    tasks.append({"id": "merge", "duration_s": 300, "gpus": 1, "gpu_memory_gb": 16, "declassifies": True,
+                  "depends_on": [{"task": f"shard-{k}", "data_gb": 0.5} for k in range(shards)]})
+    return {"name": f"fanout-{n_tasks}-{seed}", "tasks": tasks}
+
+
+def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6) -> dict[str, Any]:
+    """A fine-tuning pipeline: restricted ingest, an anonymiser, tokenisation, training,
+    evaluation, red-teaming, quantisation and serving benchmarks."""
+    rng = random.Random(seed)
+    tasks: list[dict[str, Any]] = [
+        {"id": "ingest", "duration_s": 600, "gpus": 0, "sensitivity": "restricted"},
+        {"id": "pii-scrub", "duration_s": 1800, "gpus": 1, "gpu_memory_gb": 16, "sensitivity": "confidential",
+         "declassifies": True, "depends_on": [{"task": "ingest", "data_gb": 200}]},
+    ]
+    for k in range(tokenizers):
+        tasks.append({"id": f"tokenize-{k}", "duration_s": round(rng.uniform(400, 720), 1), "gpus": 1,
+                      "gpu_memory_gb": 16, "depends_on": [{"task": "pii-scrub", "data_gb": 25.0}]})
+    tasks.append({"id": "train", "duration_s": round(rng.uniform(20000, 36000), 1), "gpus": 8, "gpu_memory_gb": 80,
+                  "duration_by_gpu": {"H100-80GB": 9000, "H200-141GB": 7600},
+                  "depends_on": [{"task": f"tokenize-{k}", "data_gb": round(40 / tokenizers, 3)}
+                                 for k in range(tokenizers)]})
+    tasks += [
+        {"id": "eval", "duration_s": 1200, "gpus": 1, "gpu_memory_gb": 40,
+         "depends_on": [{"task": "train", "data_gb": 30}]},
+        {"id": "redteam", "duration_s": 2400, "gpus": 1, "gpu_memory_gb": 40, "sensitivity": "confidential",
+         "depends_on": [{"task": "train", "data_gb": 30}]},
+        {"id": "quantize", "duration_s": 900, "gpus": 1, "gpu_memory_gb": 80, "declassifies": True,
+         "depends_on": [{"task": "eval", "data_gb": 0.1}, {"task": "train", "data_gb": 30}]},
+    ]
+    for k in range(benches):
+        tasks.append({"id": f"serve-bench-{k}", "duration_s": round(rng.uniform(600, 1700), 1), "gpus": 1,
+                      "gpu_memory_gb": 24, "sensitivity": "public",
+                      "depends_on": [{"task": "quantize", "data_gb": 8}]})
+    return {"name": f"llm-finetune-{seed}", "tasks": tasks}

@@ -1,0 +1,101 @@
+"""Shared fixtures: paths to the shared cases, small instances, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCHEDULER_SHARED", ROOT.parent / "shared"))
+CASES = SHARED / "conformance" / "cases"
+BAD = CASES / "bad"
+POOL60 = CASES / "pool-60.yaml"
+POLICY = CASES / "policy.yaml"
+EXAMPLES = ROOT / "examples"
+POLICIES = ROOT / "policies"
+
+
+def write_yaml(path: Path, doc: object) -> Path:
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def run_cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed command line as a user would (a real process)."""
+    exe = Path(sys.executable).with_name("scheduler")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "scheduler"]
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def shared_cases() -> Path:
+    if not CASES.exists():
+        pytest.fail(f"the shared cases are missing at {CASES}; set SCHEDULER_SHARED")
+    return CASES
+
+
+@pytest.fixture
+def tiny_policy_doc() -> dict:
+    return {
+        "default_level": "internal",
+        "levels": [
+            {"name": "public"},
+            {"name": "internal", "min_reputation": 0.8},
+            {"name": "confidential", "tee": ["sgx", "tdx"], "attested": True, "min_reputation": 0.9, "min_replicas": 2,
+             "spread": "operator",
+             "declassify_to": "internal"},
+            {"name": "restricted", "tee": ["tdx"], "attested": True, "countries": ["DE", "FR"],
+             "min_replicas": 2, "spread": "operator", "min_success": 0.999, "declassify_to": "confidential"},
+        ],
+    }
+
+
+@pytest.fixture
+def tiny_pool_doc() -> dict:
+    def node(i: int, **kw: object) -> dict:
+        base = {"id": f"n{i}", "network": "akash" if i % 2 else "io.net", "operator": f"op{i}", "region": "eu-central",
+                "country": "DE", "gpu": "A100-80GB", "gpus": 2, "gpu_memory_gb": 80, "speed": 1.0,
+                "price_per_gpu_hour": 1.0 + i / 10, "tee": [], "attested": False, "reputation": 0.95,
+                "bandwidth_gbps": 10}
+        base.update(kw)
+        return base
+
+    return {"nodes": [
+        node(0, tee=["tdx"], attested=True, reputation=0.99),
+        node(1, tee=["tdx"], attested=True, reputation=0.98, country="FR"),
+        node(2, tee=["sgx"], attested=True, reputation=0.97),
+        node(3, reputation=0.85, speed=2.0),
+        node(4, reputation=0.6, country="US", region="us-east", price_per_gpu_hour=0.2),
+        node(5, gpus=8, speed=1.5, reputation=0.9, operator="op0"),
+    ]}
+
+
+@pytest.fixture
+def tiny_workload_doc() -> dict:
+    return {"name": "tiny", "tasks": [
+        {"id": "ingest", "duration_s": 100, "gpus": 0, "sensitivity": "restricted"},
+        {"id": "scrub", "duration_s": 200, "sensitivity": "confidential", "declassifies": True,
+         "depends_on": [{"task": "ingest", "data_gb": 10}]},
+        {"id": "train", "duration_s": 1000, "gpus": 2, "gpu_memory_gb": 40,
+         "depends_on": [{"task": "scrub", "data_gb": 5}]},
+        {"id": "eval", "duration_s": 100, "depends_on": ["train"]},
+        {"id": "report", "duration_s": 50, "sensitivity": "public", "declassifies": True,
+         "depends_on": [{"task": "eval", "data_gb": 0.1}]},
+    ]}
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, tiny_workload_doc: dict, tiny_pool_doc: dict, tiny_policy_doc: dict) -> dict[str, Path]:
+    return {"workload": write_yaml(tmp_path / "w.yaml", tiny_workload_doc),
+            "nodes": write_yaml(tmp_path / "n.yaml", tiny_pool_doc),
+            "policy": write_yaml(tmp_path / "p.yaml", tiny_policy_doc)}
+
+
+def load_json(text: str) -> dict:
+    return json.loads(text)

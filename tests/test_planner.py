@@ -1,0 +1,181 @@
+"""The placement engine end to end: optimality on known instances, infeasibility reasons,
+and properties on random instances (every plan valid, never below its bound, never worse
+than its warm start)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.datasets import heft_example, stg_files, stg_optima, stg_pool, stg_workload
+from scheduler import plan
+from scheduler.model import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler.verify import verify_plan
+
+
+def test_heft_example_proven_optimum() -> None:
+    wl, pool = heft_example()
+    p = plan(wl, pool, time_limit_s=10)
+    assert p.status == PlanStatus.OPTIMAL
+    assert p.makespan_s == pytest.approx(73.0) and p.lower_bound_s == pytest.approx(73.0)
+    assert p.heuristic_makespan_s == pytest.approx(80.0)
+    assert verify_plan(p, wl, pool).ok
+
+
+@pytest.mark.parametrize("index, processors", [(0, 2), (1, 4), (5, 8)])
+def test_stg_published_optimum(index: int, processors: int) -> None:
+    f = stg_files(50)[index]
+    opt = stg_optima(50)[(f.stem, processors)]
+    wl = stg_workload(f)
+    p = plan(wl, stg_pool(processors), time_limit_s=10)
+    assert p.makespan_s == pytest.approx(opt)
+    assert p.lower_bound_s <= p.makespan_s + 1e-9
+
+
+def docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc):
+    return (Workload.model_validate(tiny_workload_doc), NodePool.model_validate(tiny_pool_doc),
+            Policy.model_validate(tiny_policy_doc))
+
+
+def test_plan_is_valid_and_reports_truthfully(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    for objective in Objective:
+        p = plan(wl, pool, pol, objective=objective, time_limit_s=3)
+        report = verify_plan(p, wl, pool, pol)
+        assert report.ok, report.violations
+        assert p.lower_bound_s <= p.makespan_s + 1e-6
+        assert p.cost_lower_bound_usd <= p.cost_usd + 1e-9
+
+
+def test_no_eligible_node_counts_rules(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    wl.tasks[2].gpus = 16
+    p = plan(Workload.model_validate(wl.model_dump()), pool, pol, time_limit_s=2)
+    assert p.status == PlanStatus.INFEASIBLE and not p.assignments
+    row = next(u for u in p.unplaceable if u.task == "train")
+    assert row.reasons == {"gpus": 6} and row.rule == "eligibility"
+
+
+def test_spread_and_min_success_infeasible(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    strict = Policy.model_validate({**tiny_policy_doc, "levels": [
+        *tiny_policy_doc["levels"][:3], {**tiny_policy_doc["levels"][3], "min_replicas": 3}]})
+    p = plan(wl, pool, strict, time_limit_s=2)
+    assert p.status == PlanStatus.INFEASIBLE and {u.rule for u in p.unplaceable} == {"spread"}
+    greedy = Policy.model_validate({**tiny_policy_doc, "levels": [
+        *tiny_policy_doc["levels"][:3], {**tiny_policy_doc["levels"][3], "min_success": 0.99999}]})
+    p = plan(wl, pool, greedy, time_limit_s=2)
+    assert p.status == PlanStatus.INFEASIBLE and {u.rule for u in p.unplaceable} == {"min_success"}
+    assert {u.task for u in p.unplaceable} == {"ingest", "scrub"}
+
+
+def test_deadline_below_critical_path(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    p = plan(wl, pool, pol, objective="cost", deadline_s=500, time_limit_s=2)
+    assert p.status == PlanStatus.INFEASIBLE
+    assert {u.rule for u in p.unplaceable} == {"deadline"}
+    assert "train" in {u.task for u in p.unplaceable}
+
+
+def test_cost_with_deadline(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    fast = plan(wl, pool, pol, time_limit_s=3)
+    cheap = plan(wl, pool, pol, objective="cost", deadline_s=fast.makespan_s * 1.5, time_limit_s=3)
+    assert cheap.has_plan and cheap.makespan_s <= fast.makespan_s * 1.5 + 1e-6
+    assert cheap.cost_usd <= fast.cost_usd + 1e-9
+    assert verify_plan(cheap, wl, pool, pol).ok
+
+
+def test_success_target(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    base = plan(wl, pool, pol, time_limit_s=3)
+    assert base.success_probability < 0.9995  # the best replicas everywhere reach 0.999582
+    target = (base.success_probability + 0.9995) / 2
+    p = plan(wl, pool, pol, success_target=target, time_limit_s=5)
+    assert p.has_plan and p.success_probability >= target
+    assert verify_plan(p, wl, pool, pol).ok
+    p = plan(wl, pool, pol, success_target=0.999999, time_limit_s=2)
+    assert p.status == PlanStatus.INFEASIBLE and p.unplaceable[0].rule == "success_target"
+
+
+def test_tiny_time_limit_still_gives_a_valid_plan(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
+    wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
+    p = plan(wl, pool, pol, time_limit_s=0.05)
+    assert p.has_plan and verify_plan(p, wl, pool, pol).ok
+
+
+def test_faster_region_link_is_used() -> None:
+    # nodes have slow 1 Gb/s uplinks but sit in one data centre with a 100 Gb/s fabric
+    pool = NodePool.model_validate({"nodes": [
+        {"id": f"n{k}", "gpus": 1, "region": "dc", "bandwidth_gbps": 1} for k in range(2)],
+        "links": [{"regions": ["dc", "dc"], "bandwidth_gbps": 100}]})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 10}, {"id": "b", "duration_s": 10},
+        {"id": "c", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": 100}, {"task": "b", "data_gb": 100}]}]})
+    p = plan(wl, pool, time_limit_s=5)
+    # a and b run in parallel; c waits for one transfer of 100 GB at 100 Gb/s = 8 s
+    assert p.makespan_s == pytest.approx(28.0) and p.status == PlanStatus.OPTIMAL
+    assert verify_plan(p, wl, pool).ok
+
+
+def test_slower_node_link_is_respected() -> None:
+    pool = NodePool.model_validate({"nodes": [
+        {"id": "n0", "gpus": 1, "bandwidth_gbps": 100}, {"id": "n1", "gpus": 1, "bandwidth_gbps": 100}],
+        "links": [{"nodes": ["n0", "n1"], "bandwidth_gbps": 0.8}]})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 10}, {"id": "b", "duration_s": 10},
+        {"id": "c", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": 1}, {"task": "b", "data_gb": 1}]}]})
+    p = plan(wl, pool, time_limit_s=5)
+    assert p.makespan_s == pytest.approx(30.0)  # moving 1 GB takes 10 s: as fast to run a, b in a row
+    assert verify_plan(p, wl, pool).ok
+
+
+# --- properties on random instances -------------------------------------------------
+
+@st.composite
+def instances(draw):
+    n_nodes = draw(st.integers(1, 5))
+    nodes = []
+    for k in range(n_nodes):
+        nodes.append({"id": f"n{k}", "operator": f"op{draw(st.integers(0, 2))}", "gpus": draw(st.integers(1, 4)),
+                      "gpu_memory_gb": 80, "speed": draw(st.sampled_from([0.5, 1.0, 2.0])),
+                      "price_per_gpu_hour": draw(st.sampled_from([0.0, 0.5, 2.0])),
+                      "tee": draw(st.sampled_from([[], ["tdx"]])), "attested": True,
+                      "reputation": draw(st.sampled_from([0.8, 0.95, 0.99])),
+                      "bandwidth_gbps": draw(st.sampled_from([1.0, 10.0])),
+                      "region": draw(st.sampled_from(["eu", "us"]))})
+    links = draw(st.sampled_from([[], [{"regions": ["eu", "us"], "bandwidth_gbps": 0.5}],
+                                  [{"regions": ["eu", "eu"], "bandwidth_gbps": 50}]]))
+    n_tasks = draw(st.integers(1, 7))
+    tasks = []
+    for k in range(n_tasks):
+        deps = draw(st.lists(st.integers(0, max(0, k - 1)), max_size=2, unique=True)) if k else []
+        tasks.append({"id": f"t{k}", "duration_s": draw(st.sampled_from([5.0, 12.5, 30.0, 61.3])),
+                      "gpus": draw(st.integers(0, 2)), "replicas": draw(st.integers(1, 2)),
+                      "sensitivity": draw(st.sampled_from(["public", "public", "secure"])),
+                      "depends_on": [{"task": f"t{d}", "data_gb": draw(st.sampled_from([0.0, 1.0, 7.3]))}
+                                     for d in deps]})
+    policy = {"default_level": "public", "levels": [
+        {"name": "public"},
+        {"name": "secure", "tee": ["tdx"], "spread": draw(st.sampled_from(["node", "operator"])),
+         "min_success": draw(st.sampled_from([None, 0.99]))}]}
+    return (Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes, "links": links}),
+            Policy.model_validate(policy), draw(st.sampled_from(list(Objective))))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_random_instances(inst) -> None:
+    wl, pool, pol, objective = inst
+    p = plan(wl, pool, pol, objective=objective, time_limit_s=1.0)
+    if not p.has_plan:
+        assert p.status == PlanStatus.INFEASIBLE and p.unplaceable
+        return
+    report = verify_plan(p, wl, pool, pol)
+    assert report.ok, report.violations
+    assert p.makespan_s >= p.lower_bound_s - 1e-6
+    key = (p.cost_usd, p.makespan_s) if objective == Objective.COST else (p.makespan_s, p.cost_usd)
+    warm = ((p.heuristic_cost_usd, p.heuristic_makespan_s) if objective == Objective.COST
+            else (p.heuristic_makespan_s, p.heuristic_cost_usd))
+    assert key[0] <= warm[0] + 1e-6

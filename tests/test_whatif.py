@@ -1,0 +1,78 @@
+"""What-if: scenarios applied to copies, diffs, and changed plans that stay valid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scheduler.errors import InputError
+from scheduler.loading import load_nodes, load_policy, load_workload
+from scheduler.planner import PlanOptions
+from scheduler.verify import verify_plan
+from scheduler.whatif import Scenario, apply_scenario, whatif
+
+from .conftest import CASES, POLICY, POOL60, run_cli
+
+
+@pytest.fixture(scope="module")
+def fanout():
+    return load_workload(CASES / "fanout-60.yaml"), load_nodes(POOL60), load_policy(POLICY)
+
+
+def busiest(plan) -> str:
+    counts: dict[str, float] = {}
+    for a in plan.assignments:
+        counts[a.node] = counts.get(a.node, 0.0) + a.end_s - a.start_s
+    return max(counts, key=counts.get)
+
+
+def test_drop_busiest_node(fanout) -> None:
+    wl, pool, pol = fanout
+    base = whatif(wl, pool, pol, Scenario(), PlanOptions(time_limit_s=2)).base
+    node = busiest(base)
+    r = whatif(wl, pool, pol, Scenario(drop_nodes=[node]), PlanOptions(time_limit_s=2), base=base)
+    assert r.changed.has_plan
+    assert node not in {a.node for a in r.changed.assignments}
+    w2, p2, pol2 = apply_scenario(wl, pool, pol, r.scenario)
+    assert verify_plan(r.changed, w2, p2, pol2).ok
+    assert any(m.from_node == node for m in r.moved)
+
+
+def test_halve_bandwidth_and_raise_level(fanout) -> None:
+    wl, pool, pol = fanout
+    for sc in (Scenario(bandwidth_scale=0.5), Scenario(set_level={"shard-3": "restricted"})):
+        r = whatif(wl, pool, pol, sc, PlanOptions(time_limit_s=2))
+        w2, p2, pol2 = apply_scenario(wl, pool, pol, sc)
+        if r.changed.has_plan:
+            assert verify_plan(r.changed, w2, p2, pol2).ok
+        else:
+            assert r.unplaceable
+
+
+def test_apply_scenario_changes_copies_only(fanout) -> None:
+    wl, pool, pol = fanout
+    net = pool.nodes[0].network
+    w2, p2, _ = apply_scenario(wl, pool, pol, Scenario(drop_networks=[net], bandwidth_scale=0.5,
+                                                       price_scale={pool.nodes[1].network: 2.0},
+                                                       reputation={pool.nodes[1].id: 0.5}))
+    assert all(n.network != net for n in p2.nodes) and any(n.network == net for n in pool.nodes)
+    kept = next(n for n in p2.nodes if n.id == pool.nodes[1].id) if pool.nodes[1].network != net else None
+    if kept is not None:
+        assert kept.reputation == 0.5 and kept.price_per_gpu_hour == pytest.approx(2 * pool.nodes[1].price_per_gpu_hour)
+        assert kept.bandwidth_gbps == pytest.approx(pool.nodes[1].bandwidth_gbps / 2)
+    with pytest.raises(InputError):
+        apply_scenario(wl, pool, pol, Scenario(drop_nodes=["no-such-node"]))
+    with pytest.raises(InputError):
+        apply_scenario(wl, pool, pol, Scenario(set_level={"split": "top-secret"}))
+
+
+def test_whatif_cli_json() -> None:
+    node = load_nodes(POOL60).nodes[0].id
+    p = run_cli("whatif", "--workload", CASES / "fanout-60.yaml", "--nodes", POOL60, "--policy", POLICY,
+                "--drop-node", node, "--time-limit", "2", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert {"base", "changed", "moved"} <= set(doc)
+    assert all({"task", "replica", "from", "to"} <= set(m) for m in doc["moved"])
+    assert node not in {a["node"] for a in doc["changed"]["assignments"]}
