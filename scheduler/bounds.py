@@ -1,9 +1,11 @@
 """Lower bounds that hold for every valid plan, computed without search.
 
 - Critical path: each task on its fastest allowed node, transfers free.
-- Energy: tasks whose allowed nodes lie inside one node set need at least their
-  least GPU-seconds (each required replica on its fastest distinct nodes) on that
-  set's GPUs.
+- Energy: tasks whose allowed nodes lie inside one node set need their work on
+  that set's GPUs. A task's work is its least runtime x speed over its nodes (in
+  reference-GPU-seconds, times GPUs and required replicas); the set delivers
+  sum(GPUs x speed) of it per second. This holds for `duration_by_gpu` too, since
+  runtime_n x speed_n >= the least such product on every node n.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 With replanning, finished tasks keep their times and nothing new starts before
@@ -85,24 +87,27 @@ def compute_bounds(
             if need and len(nodes) < need:
                 cost = np.inf
             continue
-        rts = np.sort(problem.runtimes(i, nodes))[:need]
+        runtimes = problem.runtimes(i, nodes)
         cost += float(np.sum(np.sort(problem.costs(i, nodes))[:need]))
         g = problem.tasks[i].gpus
         if g == 0:
             continue
+        # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
+        work = g * need * float(np.min(runtimes * problem.speed[nodes]))
         mask = np.zeros(problem.n_nodes, dtype=bool)
         mask[nodes] = True
         key = np.packbits(mask).tobytes()
         prev = groups.get(key)
-        groups[key] = (mask, (prev[1] if prev else 0.0) + g * float(np.sum(rts)))
-        members.setdefault(key, []).append((g * float(np.sum(rts)), i))
+        groups[key] = (mask, (prev[1] if prev else 0.0) + work)
+        members.setdefault(key, []).append((work, i))
     energy, binding = 0.0, b""
     items = list(groups.items())
     for key, (mask, _) in items:
         work = sum(w for _, (m, w) in items if not np.any(m & ~mask))
-        gpus = int(problem.gpus[mask].sum())
-        if gpus > 0 and release_s + work / gpus > energy:
-            energy, binding = release_s + work / gpus, key
+        # sum over the set's GPUs of speed: reference-GPU-seconds the set delivers per second
+        capacity = float(np.sum(problem.gpus[mask] * problem.speed[mask]))
+        if capacity > 0 and release_s + work / capacity > energy:
+            energy, binding = release_s + work / capacity, key
     top = sorted(members.get(binding, []), reverse=True)[:10]
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
                   energy_tasks=[problem.task_ids[i] for _, i in top])

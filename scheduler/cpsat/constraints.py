@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from .data import MAX_WEIGHT, WEIGHT_SCALE, SolverData
 from .variables import SlotVars, Variables
+
+
+def _is_true(x: object) -> bool:
+    """A constant-true literal (ints stand for constants; solver literals never compare)."""
+    return isinstance(x, int) and x == 1
 
 
 def _lits(*items: object) -> list:
@@ -94,34 +100,100 @@ def add_makespan(model: cp_model.CpModel, data: SolverData, v: Variables, deadli
 
 
 class _Links:
-    """Bandwidth overrides of the pool, by region pair and node pair, as transfer units per GB."""
+    """Bandwidth overrides of the pool and the per-slot literals that encode them.
 
-    def __init__(self, data: SolverData) -> None:
+    Region overrides are handled per *parent region*: when the parent replica sits in
+    a region with overrides, the child's arrival is `E_a + T(region_a, region_b)` on
+    the child's side (its own link speed where no override applies), plus the
+    parent's own link side when no override applies. The region literals of a slot
+    are shared by every edge of that slot.
+    """
+
+    def __init__(self, model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+        self.model, self.data, self.v = model, data, v
         p = data.problem
-        self.region_pairs: list[tuple[int, int, float]] = []
         n_regions = p.region_bw.shape[0]
+        self.partners: dict[int, set[int]] = {}
         for a in range(n_regions):
             for b in range(n_regions):
-                bw = p.region_bw[a, b]
-                if not math.isnan(bw):
-                    self.region_pairs.append((a, b, float(bw)))
+                if not math.isnan(p.region_bw[a, b]):
+                    self.partners.setdefault(a, set()).add(b)
         self.node_pairs: list[tuple[int, int, float]] = [
             (a, b, bw) for a, links in p.node_link_bw.items() for b, bw in links.items()
         ]
+        self._region: dict[tuple[int, int], object] = {}
+        self._in_override: dict[int, object] = {}
+        self._partner: dict[tuple[int, int], object] = {}
 
     @property
     def any(self) -> bool:
-        return bool(self.region_pairs or self.node_pairs)
+        return bool(self.partners or self.node_pairs)
+
+    def region(self, k: int, region: int):
+        """Literal (or constant) 'slot k sits in `region`'; None when it never can."""
+        key = (k, region)
+        if key not in self._region:
+            sv, slot, p = self.v.slots[k], self.data.slots[k], self.data.problem
+            if sv.fixed_node is not None:
+                self._region[key] = 1 if int(p.region_code[sv.fixed_node]) == region else None
+            else:
+                lits = [sv.x[int(n)] for n in slot.nodes if int(p.region_code[n]) == region]
+                if not lits:
+                    self._region[key] = None
+                else:
+                    r = self.model.NewBoolVar(f"reg{k}_{region}")
+                    self.model.Add(sum(lits) == r)
+                    self._region[key] = r
+        return self._region[key]
+
+    def in_override_region(self, k: int):
+        """Literal 'slot k sits in a region that has overrides' (None: never; 1: always)."""
+        if k not in self._in_override:
+            lits = [self.region(k, r) for r in self.partners]
+            lits = [x for x in lits if x is not None]
+            if not lits:
+                self._in_override[k] = None
+            elif any(isinstance(x, int) for x in lits):
+                self._in_override[k] = 1
+            else:
+                o = self.model.NewBoolVar(f"ovr{k}")
+                self.model.Add(sum(lits) == o)
+                self._in_override[k] = o
+        return self._in_override[k]
+
+    def partnered(self, k: int, region: int):
+        """Literal 'slot k sits in a region with an override towards `region`'."""
+        key = (k, region)
+        if key not in self._partner:
+            lits = [self.region(k, r) for r in self.partners.get(region, ())]
+            lits = [x for x in lits if x is not None]
+            if not lits:
+                self._partner[key] = None
+            elif any(isinstance(x, int) for x in lits):
+                self._partner[key] = 1
+            else:
+                o = self.model.NewBoolVar(f"prt{k}_{region}")
+                self.model.Add(sum(lits) == o)
+                self._partner[key] = o
+        return self._partner[key]
 
 
-def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> dict[tuple[int, int, int], object]:
-    """Each child slot starts after the data of every parent arrives from one chosen parent slot.
+@dataclass
+class PrecedenceVars:
+    """The auxiliary literals of the precedence constraints, kept for hints."""
 
-    Returns the source literals keyed by (child slot, parent task, parent slot), for hints.
-    """
+    sources: dict[tuple[int, int, int], object] = field(default_factory=dict)  # (child slot, parent, slot)
+    same: dict[tuple[int, int], object] = field(default_factory=dict)  # (child slot, parent slot)
+    node_pairs: dict[tuple[int, int, int, int], object] = field(default_factory=dict)  # (b, a, n1, n2)
+    links: _Links | None = None
+
+
+def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> PrecedenceVars:
+    """Each child slot starts after the data of every parent arrives from one chosen parent slot."""
     p = data.problem
-    links = _Links(data)
-    sources: dict[tuple[int, int, int], object] = {}
+    links = _Links(model, data, v)
+    out = PrecedenceVars(links=links)
+    sources = out.sources
     for c, slot_ids in enumerate(data.task_slots):
         for b in slot_ids:
             if data.slots[b].is_fixed:
@@ -143,82 +215,93 @@ def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> d
                     sources[(b, parent, a)] = src
                     model.Add(sb.start >= sa.end).OnlyEnforceIf(_lits(src))
                     if data_gb > 0:
-                        _add_transfer(model, data, links, sa, data.slots[a].nodes, sb, data.slots[b].nodes, data_gb,
-                                      src, f"{b}_{a}")
+                        _add_transfer(model, data, links, a, b, data_gb, src, out)
                 if lits:
                     model.Add(sum(lits) >= 1).OnlyEnforceIf(_lits(sb.present))
-    return sources
+    return out
 
 
-def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, sa: SlotVars, nodes_a: np.ndarray,
-                  sb: SlotVars, nodes_b: np.ndarray, data_gb: float, src: object, tag: str) -> None:
+def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: int, b: int, data_gb: float,
+                  src: object, out: PrecedenceVars) -> None:
+    """child slot b starts after parent slot a's end plus the transfer between their nodes."""
     p = data.problem
-    # same node: no transfer
+    sa, sb = links.v.slots[a], links.v.slots[b]
+    nodes_a, nodes_b = data.slots[a].nodes, data.slots[b].nodes
     same = None
     if sa.fixed_node is not None:
         same = sb.x.get(sa.fixed_node)
     elif np.intersect1d(nodes_a, nodes_b, assume_unique=True).size:
-        same = model.NewBoolVar(f"same{tag}")
+        same = model.NewBoolVar(f"same{b}_{a}")
         model.Add(sa.index == sb.index).OnlyEnforceIf(same)
+        out.same[(b, a)] = same
     not_same = same.Not() if same is not None else None
 
     seconds = data_gb * 8.0
     out_u = data.transfer_units(seconds / p.bandwidth[nodes_a])
     in_u = data.transfer_units(seconds / p.bandwidth[nodes_b])
-    if sa.fixed_node is not None:
-        out_expr = int(out_u[0])
-    else:
-        out_expr = sum(int(u) * sa.x[int(n)] for n, u in zip(nodes_a, out_u) if u)
-    in_expr = sum(int(u) * sb.x[int(n)] for n, u in zip(nodes_b, in_u) if u)
 
-    overrides: list = []
-    if links.any:
-        overrides = _add_overrides(model, data, links, sa, nodes_a, sb, nodes_b, seconds, src, not_same, tag)
-    off = [o.Not() for o in overrides]
-    model.Add(sb.start >= sa.end + out_expr).OnlyEnforceIf(_lits(src, not_same, *off))
-    model.Add(sb.start >= sa.end + in_expr).OnlyEnforceIf(_lits(src, not_same, *off))
+    def out_expr(mask: np.ndarray | None = None):
+        if sa.fixed_node is not None:
+            return int(out_u[0]) if mask is None or mask[0] else 0
+        return sum(int(u) * sa.x[int(n)] for k, (n, u) in enumerate(zip(nodes_a, out_u))
+                   if u and (mask is None or mask[k]))
+
+    in_default = sum(int(u) * sb.x[int(n)] for n, u in zip(nodes_b, in_u) if u)
+
+    node_lits = _node_pair_overrides(model, data, links, a, b, seconds, src, out) if links.node_pairs else []
+    off = [w.Not() for w in node_lits]
+    base = _lits(src, not_same, *off)
+    if not links.partners:
+        model.Add(sb.start >= sa.end + out_expr()).OnlyEnforceIf(base)
+        model.Add(sb.start >= sa.end + in_default).OnlyEnforceIf(base)
+        return
+    region_a = p.region_code[nodes_a]
+    region_b = p.region_code[nodes_b]
+    in_ovr = links.in_override_region(a)
+    if not _is_true(in_ovr):
+        # the parent sits in a region without overrides: the default, both sides
+        not_ovr = in_ovr.Not() if in_ovr is not None else None
+        mask = ~np.isin(region_a, list(links.partners))
+        model.Add(sb.start >= sa.end + out_expr(mask)).OnlyEnforceIf(_lits(*base, not_ovr))
+        model.Add(sb.start >= sa.end + in_default).OnlyEnforceIf(_lits(*base, not_ovr))
+    for ra in sorted(set(region_a.tolist()) & set(links.partners)):
+        lit = links.region(a, ra)
+        if lit is None:
+            continue
+        when = _lits(*base, lit)
+        in_vec = []
+        for n, u, rb in zip(nodes_b, in_u, region_b.tolist()):
+            bw = p.region_bw[ra, rb]
+            units = math.ceil(seconds / bw / data.quantum_s - 1e-9) if not math.isnan(bw) else int(u)
+            if units:
+                in_vec.append(units * sb.x[int(n)])
+        model.Add(sb.start >= sa.end + sum(in_vec)).OnlyEnforceIf(when)
+        partnered = links.partnered(b, ra)
+        if _is_true(partnered):
+            continue
+        out_when = _lits(*when, partnered.Not() if partnered is not None else None)
+        model.Add(sb.start >= sa.end + out_expr(region_a == ra)).OnlyEnforceIf(out_when)
 
 
-def _slot_region_expr(p, sv: SlotVars, nodes: np.ndarray, region: int):
-    """1 when the slot sits in `region`: a constant for fixed slots, else a sum of literals (or None)."""
-    if sv.fixed_node is not None:
-        return 1 if int(p.region_code[sv.fixed_node]) == region else None
-    lits = [sv.x[int(n)] for n in nodes if int(p.region_code[n]) == region]
-    return sum(lits) if lits else None
-
-
-def _add_overrides(model, data: SolverData, links: _Links, sa: SlotVars, nodes_a, sb: SlotVars, nodes_b,
-                   seconds: float, src, not_same, tag: str) -> list:
-    p = data.problem
-    made: list = []
-    node_lits: dict[tuple[int, int], object] = {}
+def _node_pair_overrides(model, data: SolverData, links: _Links, a: int, b: int, seconds: float, src,
+                         out: PrecedenceVars) -> list:
+    sa, sb = links.v.slots[a], links.v.slots[b]
+    made = []
     for n1, n2, bw in links.node_pairs:
         la = (1 if sa.fixed_node == n1 else None) if sa.fixed_node is not None else sa.x.get(n1)
         lb = sb.x.get(n2)
         if la is None or lb is None:
             continue
-        w = lb if isinstance(la, int) else model.NewBoolVar(f"nl{tag}_{n1}_{n2}")
-        if not isinstance(la, int):
+        if isinstance(la, int):
+            w = lb
+        else:
+            w = model.NewBoolVar(f"nl{b}_{a}_{n1}_{n2}")
             model.AddBoolAnd([la, lb]).OnlyEnforceIf(w)
             model.AddBoolOr([la.Not(), lb.Not(), w])
-        node_lits[(n1, n2)] = w
+            out.node_pairs[(b, a, n1, n2)] = w
         made.append(w)
         units = math.ceil(seconds / bw / data.quantum_s - 1e-9)
         model.Add(sb.start >= sa.end + units).OnlyEnforceIf(_lits(src, w))
-    for ra, rb, bw in links.region_pairs:
-        ea = _slot_region_expr(p, sa, nodes_a, ra)
-        eb = _slot_region_expr(p, sb, nodes_b, rb)
-        if ea is None or eb is None:
-            continue
-        z = model.NewBoolVar(f"rl{tag}_{ra}_{rb}")
-        model.Add(z <= ea)
-        model.Add(z <= eb)
-        model.Add(z >= ea + eb - 1)
-        made.append(z)
-        inside = [w.Not() for (n1, n2), w in node_lits.items()
-                  if int(p.region_code[n1]) == ra and int(p.region_code[n2]) == rb]
-        units = math.ceil(seconds / bw / data.quantum_s - 1e-9)
-        model.Add(sb.start >= sa.end + units).OnlyEnforceIf(_lits(src, z, not_same, *inside))
     return made
 
 

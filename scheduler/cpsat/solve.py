@@ -86,7 +86,7 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
     C.add_assignment(model, data, v)
     C.add_min_success(model, data, v)
     C.add_capacity(model, data, v)
-    sources = C.add_precedence(model, data, v)
+    precedence = C.add_precedence(model, data, v)
     deadline_u = math.floor(settings.deadline_s / q + 1e-9) if settings.deadline_s is not None else None
     C.add_makespan(model, data, v, deadline_u)
     if settings.success_target is not None:
@@ -95,7 +95,7 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
     if not isinstance(cost, int):
         model.Add(cost >= cost_lower_bound(data))  # redundant, lets the solver prove cost optimality
     if hint is not None:
-        _add_hint(model, data, v, hint, sources)
+        _add_hint(model, data, v, hint, precedence)
     build_s = time.monotonic() - t0
     stats = {"build_s": build_s, "variables": len(model.Proto().variables),
              "constraints": len(model.Proto().constraints)}
@@ -110,7 +110,7 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
         scale = 1.0 / COST_SCALE
     has_tiebreak = bool(settings.preferred) or (primary_is_makespan and _any_price(data)) or not primary_is_makespan
     t1 = budget * (0.75 if has_tiebreak else 1.0)
-    solver = _solver(settings, t1)
+    solver = _solver(settings, t1, stats["variables"])
     status = solver.Solve(model, _Callback("objective", scale, t0, settings.progress))
     stats["phase1_s"] = solver.WallTime()
     name = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible"}.get(
@@ -145,7 +145,7 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
         else:
             model.Minimize(secondary)
         _hint_from_solver(model, solver)
-        solver2 = _solver(settings, remaining)
+        solver2 = _solver(settings, remaining, stats["variables"])
         s2 = solver2.Solve(model, _Callback("tie-break", 1.0, t0, None))
         stats["phase2_s"] = solver2.WallTime()
         if s2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -159,12 +159,18 @@ def _any_price(data: SolverData) -> bool:
     return bool((data.problem.price > 0).any())
 
 
-def _solver(settings: CpSettings, seconds: float) -> cp_model.CpSolver:
+def _solver(settings: CpSettings, seconds: float, n_variables: int = 0) -> cp_model.CpSolver:
     s = cp_model.CpSolver()
     s.parameters.max_time_in_seconds = max(0.01, seconds)
     s.parameters.num_workers = settings.workers or default_workers()
     s.parameters.random_seed = settings.seed
+    if n_variables > LARGE_MODEL:
+        # probing in presolve costs seconds per pass on large models and rarely pays here
+        s.parameters.cp_model_probing_level = 0
     return s
+
+
+LARGE_MODEL = 5_000
 
 
 def _extract(data: SolverData, v: Variables, solver: cp_model.CpSolver) -> Schedule:
@@ -198,8 +204,8 @@ def _hint_from_solver(model: cp_model.CpModel, solver: cp_model.CpSolver) -> Non
 
 
 def _add_hint(model: cp_model.CpModel, data: SolverData, v: Variables, hint: Schedule,
-              sources: dict[tuple[int, int, int], object]) -> None:
-    """Hint every slot's node, presence and start, the data sources and the makespan."""
+              pv: C.PrecedenceVars) -> None:
+    """Hint every variable: nodes, presence, starts, data sources, same-node and region literals."""
     p = data.problem
     placed: dict[int, tuple[int, int, int]] = {}  # slot -> (node, start, end)
     for i, slot_ids in enumerate(data.task_slots):
@@ -221,17 +227,38 @@ def _add_hint(model: cp_model.CpModel, data: SolverData, v: Variables, hint: Sch
             if r is not None:
                 model.AddHint(sv.start, int(round(r.start)))
                 placed[k] = (r.node, int(round(r.start)), int(round(r.end)))
-    for (b, parent, a), src in sources.items():
-        if src is None or b not in placed:
+            else:
+                model.AddHint(sv.start, data.release)  # an absent slot: any value in its domain
+    data_of = {(c, pp): d for c in range(p.n_tasks) for pp, d in p.parents[c]}
+    for (b, parent, a), src in pv.sources.items():
+        if src is None:
+            continue
+        if b not in placed:
+            model.AddHint(src, False)
             continue
         nb = placed[b][0]
         best_a, best_t = None, math.inf
         for a2 in data.task_slots[parent]:
             if a2 in placed:
                 na, _, ea = placed[a2]
-                data_gb = next(d for pp, d in p.parents[data.slots[b].task] if pp == parent)
-                t = ea + data.units(p.transfer(na, nb, data_gb))
+                t = ea + data.units(p.transfer(na, nb, data_of[(data.slots[b].task, parent)]))
                 if t < best_t:
                     best_a, best_t = a2, t
         model.AddHint(src, a == best_a)
+    for (b, a), lit in pv.same.items():
+        model.AddHint(lit, b in placed and a in placed and placed[a][0] == placed[b][0])
+    for (b, a, n1, n2), lit in pv.node_pairs.items():
+        model.AddHint(lit, b in placed and a in placed and placed[a][0] == n1 and placed[b][0] == n2)
+    links = pv.links
+    if links is not None:
+        region_of = {k: int(p.region_code[node]) for k, (node, _, _) in placed.items()}
+        for (k, region), lit in links._region.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) == region)
+        for k, lit in links._in_override.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) in links.partners)
+        for (k, region), lit in links._partner.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) in links.partners.get(region, ()))
     model.AddHint(v.makespan, max((e for _, _, e in placed.values()), default=0))
