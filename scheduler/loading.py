@@ -178,7 +178,7 @@ def _parse(text: str, name: str, *, json_first: bool, what: str) \
         raise InputError(_yaml_message(e), file=name) from None
     if data is None:
         raise InputError(f"the {what} holds no document (only comments or null)", file=name)
-    _check_shape(data, name, budget=1_000_000 + 2 * len(text))
+    _check_shape(data, name, budget=10_000 + 2 * len(text))
     return data, ambiguous
 
 

@@ -40,8 +40,7 @@ def shared_cases() -> Path:
     return CASES
 
 
-@pytest.fixture
-def tiny_policy_doc() -> dict:
+def tiny_policy() -> dict:
     return {
         "default_level": "internal",
         "levels": [
@@ -56,8 +55,7 @@ def tiny_policy_doc() -> dict:
     }
 
 
-@pytest.fixture
-def tiny_pool_doc() -> dict:
+def tiny_pool() -> dict:
     def node(i: int, **kw: object) -> dict:
         base = {"id": f"n{i}", "network": "akash" if i % 2 else "io.net", "operator": f"op{i}", "region": "eu-central",
                 "country": "DE", "gpu": "A100-80GB", "gpus": 2, "gpu_memory_gb": 80, "speed": 1.0,
@@ -76,8 +74,7 @@ def tiny_pool_doc() -> dict:
     ]}
 
 
-@pytest.fixture
-def tiny_workload_doc() -> dict:
+def tiny_workload() -> dict:
     return {"name": "tiny", "tasks": [
         {"id": "ingest", "duration_s": 100, "gpus": 0, "sensitivity": "restricted"},
         {"id": "scrub", "duration_s": 200, "sensitivity": "confidential", "declassifies": True,
@@ -88,6 +85,21 @@ def tiny_workload_doc() -> dict:
         {"id": "report", "duration_s": 50, "sensitivity": "public", "declassifies": True,
          "depends_on": [{"task": "eval", "data_gb": 0.1}]},
     ]}
+
+
+@pytest.fixture
+def tiny_policy_doc() -> dict:
+    return tiny_policy()
+
+
+@pytest.fixture
+def tiny_pool_doc() -> dict:
+    return tiny_pool()
+
+
+@pytest.fixture
+def tiny_workload_doc() -> dict:
+    return tiny_workload()
 
 
 @pytest.fixture

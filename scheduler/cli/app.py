@@ -173,6 +173,7 @@ def whatif_cmd(
     deadline: DeadlineOpt = None,
     time_limit: TimeLimitOpt = 10.0,
     seed: SeedOpt = 0,
+    engine: EngineOpt = "auto",
     format: FormatOpt = Format.table,
 ) -> None:
     """The plan before and after a change, side by side, and which tasks moved. Exit 4 when the change is
@@ -186,7 +187,8 @@ def whatif_cmd(
                         price_scale=_pairs(price_scale, "--price-scale", float), reputation=reps,
                         set_level=_pairs(set_level, "--set-level"),
                         policy=load_policy(policy_b) if policy_b is not None else None)
-    options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit / 2, seed=seed)
+    options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit / 2, seed=seed,
+                          engine=engine)
     progress = SolveProgress("what-if")
     options.progress = progress
     with progress:
@@ -241,3 +243,112 @@ def schema(
 
     emit_json(json_schema(kind))
 
+
+
+@app.command()
+@handle_errors
+def replan(
+    plan: Annotated[Path, typer.Option("--plan", exists=True, dir_okay=False, help="The plan being executed.")],
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    now: Annotated[float, typer.Option("--now", min=0, help="Seconds since the plan started.")],
+    policy: PolicyOpt = None,
+    done: Annotated[list[str] | None, typer.Option("--done", help="A task that has finished.")] = None,
+    failed_node: Annotated[list[str] | None, typer.Option("--failed-node", help="A node that failed.")] = None,
+    objective: ObjectiveOpt = Objective.MAKESPAN,
+    deadline: DeadlineOpt = None,
+    time_limit: TimeLimitOpt = 10.0,
+    seed: SeedOpt = 0,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """A new plan for the unfinished work: done tasks keep their times, nothing new starts before --now or
+    on a failed node. Exit 0 with a plan, 4 when infeasible."""
+    from ..replan import replan as do_replan
+
+    wl, pool, pol = load_inputs(workload, nodes, policy)
+    old = load_plan(plan)
+    for flag, values, known in (("--done", done, wl.by_id), ("--failed-node", failed_node, pool.by_id)):
+        for x in values or []:
+            if x not in known:
+                raise typer.BadParameter(f"{x!r} is not in {workload if flag == '--done' else nodes}",
+                                         param_hint=f"'{flag}'")
+    options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit, seed=seed)
+    progress = SolveProgress("replanning")
+    options.progress = progress
+    with progress:
+        result = do_replan(wl, pool, pol, old, now_s=now, done=set(done or []), failed_nodes=set(failed_node or []),
+                           options=options)
+    doc = result.to_json_dict()
+    if output is not None:
+        write_atomic(output, json.dumps(doc, indent=2) + "\n")
+    if format == Format.json:
+        emit_json(doc)
+    else:
+        render.print_plan(stdout, result, Problem(wl, pool, pol))
+    raise typer.Exit(render.status_exit(result))
+
+
+@app.command()
+@handle_errors
+def simulate(
+    plan: Annotated[Path, typer.Option("--plan", exists=True, dir_okay=False, help="The plan to execute.")],
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, max=1_000_000, help="Monte Carlo runs.")] = 1000,
+    seed: SeedOpt = 0,
+    outage: Annotated[list[str] | None, typer.Option("--outage", help="NODE@SECONDS: the node goes down then.")] = None,
+    max_retries: Annotated[int, typer.Option("--max-retries", min=0, max=100,
+                                             help="Replanning attempts per failed task.")] = 1,
+    compare: Annotated[list[Path] | None, typer.Option("--compare", exists=True, dir_okay=False,
+                                                       help="Another plan to simulate side by side.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="Histogram of makespans (PNG).")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Monte Carlo execution of a plan: replicas fail with probability 1 - reputation, nodes go down at given
+    times, failed tasks are replanned."""
+    from ..simulate import simulate as run_sim
+
+    problem = load_problem(workload, nodes, policy)
+    downs: dict[str, float] = {}
+    for item in outage or []:
+        nid, sep, when = item.rpartition("@")
+        try:
+            t = float(when)
+        except ValueError:
+            t = -1.0
+        if not sep or nid not in problem.node_index or not (t >= 0 and t < float("inf")):
+            raise typer.BadParameter(f"expected NODE@SECONDS with a node of the pool, got {item!r}",
+                                     param_hint="'--outage'")
+        downs[nid] = t
+    plans = [(str(plan), load_plan(plan))] + [(str(p), load_plan(p)) for p in compare or []]
+    results = []
+    for name, the_plan in plans:
+        try:
+            r = run_sim(the_plan, problem, runs=runs, seed=seed, outages=downs, max_retries=max_retries)
+        except ValueError as e:
+            raise typer.BadParameter(f"{name}: {e}", param_hint="'--plan'") from None
+        results.append((name, r))
+    if plot is not None:
+        from ..plots import simulation_histogram
+
+        simulation_histogram([(n, r.makespans) for n, r in results], plot)
+    if format == Format.json:
+        doc = results[0][1].to_dict()
+        if len(results) > 1:
+            doc["compared"] = {n: r.to_dict() for n, r in results[1:]}
+        emit_json(doc)
+        return
+    t = Table(header_style="bold", title=f"{runs} runs, seed {seed}, max {max_retries} retries per task"
+              + (f", outages: {', '.join(outage or [])}" if outage else ""))
+    for col in ("plan", "completion", "makespan mean", "p50", "p95", "cost mean", "cost p95", "retry overhead"):
+        t.add_column(col, justify="left" if col == "plan" else "right")
+    for name, r in results:
+        d = r.to_dict()
+        m = d["makespan_s"]
+        t.add_row(name, f"{d['completion_probability']:.4f}",
+                  *(render.hms(m[k]) for k in ("mean", "p50", "p95")),
+                  f"${d['cost_usd']['mean']:,.2f}", f"${d['cost_usd']['p95']:,.2f}",
+                  f"{100 * d['retry_cost_overhead']:+.1f}%")
+    stdout.print(t)

@@ -84,7 +84,14 @@ def build_data(
     finished = finished or set()
     n_rep = sum(problem.required) + sum(len(v) for v in fixed.values())
     q = quantum_s if quantum_s is not None else choose_quantum(horizon_s, n_rep)
-    exact = True
+    if quantum_s is None:
+        # a coarser clock on which every runtime and transfer is whole is exact and easier to search
+        for coarse in EXACT_QUANTA:
+            if coarse > q and _runtimes_exact(problem, allowed, coarse) and _transfers_exact(problem, coarse) \
+                    and abs(release_s / coarse - round(release_s / coarse)) < 1e-9 and horizon_s / coarse < 1e9:
+                q = coarse
+                break
+    exact = all(abs(t / q - round(t / q)) < 1e-6 for reps in fixed.values() for _, a, b in reps for t in (a, b))
     slots: list[Slot] = []
     task_slots: list[list[int]] = [[] for _ in range(problem.n_tasks)]
     weight = np.floor(np.minimum(problem.failure_weight, MAX_WEIGHT) * WEIGHT_SCALE).astype(np.int64)
@@ -151,6 +158,17 @@ def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: l
     if success_target is not None:
         extra += 1
     return max(0, min(extra, distinct - need))
+
+
+EXACT_QUANTA = (1.0, 0.1, 0.01, 0.001)
+
+
+def _runtimes_exact(problem: Problem, allowed: list[np.ndarray], q: float) -> bool:
+    for i in range(problem.n_tasks):
+        units = problem.runtimes(i, allowed[i]) / q
+        if np.any(np.abs(units - np.round(units)) > 1e-6):
+            return False
+    return True
 
 
 def _transfers_exact(problem: Problem, q: float) -> bool:

@@ -81,7 +81,11 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
     p = data.problem
     q = data.quantum_s
     model = cp_model.CpModel()
-    lb_units = max(0, math.floor(makespan_lb_s / q + 1e-9) - (0 if data.exact_clock else 2 * len(data.slots)))
+    if data.exact_clock:
+        # every event of some optimal schedule falls on the clock: the bound rounds up to it
+        lb_units = max(0, math.ceil(makespan_lb_s / q - 1e-6))
+    else:
+        lb_units = max(0, math.floor(makespan_lb_s / q + 1e-9) - 2 * len(data.slots))
     v = make_variables(model, data, lb_units)
     C.add_assignment(model, data, v)
     C.add_min_success(model, data, v)

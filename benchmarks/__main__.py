@@ -1,0 +1,177 @@
+"""Benchmarks you can rerun: ``python -m benchmarks [suite ...] [--quick]``.
+
+Suites:
+  heft    the HEFT paper's 10-task example (HEFT finds 80)
+  stg     a sample of STG graphs with published optimal makespans
+  traces  WfCommons traces on generated heterogeneous pools (default policy):
+          makespan mode, and cost mode with a deadline of 1.5x the heuristic's makespan
+  scale   large generated instances: time to first and final plan, peak memory
+
+Each suite prints a markdown table and writes JSON to benchmarks/results/<suite>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from scheduler import plan
+from scheduler.generate import generate_pool
+from scheduler.loading import load_policy
+from scheduler.model import NodePool
+
+from . import datasets
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return str(v)
+
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    out += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def save(name: str, doc: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def gap(value: float, bound: float) -> float:
+    return max(0.0, (value - bound) / value) if value else 0.0
+
+
+def suite_heft(args: argparse.Namespace) -> dict:
+    wl, pool = datasets.heft_example()
+    t0 = time.perf_counter()
+    p = plan(wl, pool, time_limit_s=10, seed=args.seed)
+    secs = time.perf_counter() - t0
+    rows = [{"instance": "heft-paper-10", "heuristic": p.heuristic_makespan_s, "engine": p.makespan_s,
+             "bound": p.lower_bound_s, "gap": gap(p.makespan_s, p.lower_bound_s), "status": p.status.value,
+             "seconds": secs}]
+    print("## HEFT paper example (published: HEFT 80, CPOP 86)\n")
+    print(table(rows, ["instance", "heuristic", "engine", "bound", "gap", "status", "seconds"]))
+    return {"rows": rows}
+
+
+def suite_stg(args: argparse.Namespace) -> dict:
+    rows = []
+    per_size = 12 if args.quick else 24
+    for size in (50, 100):
+        optima = datasets.stg_optima(size)
+        files = datasets.stg_files(size)
+        step = max(1, len(files) // per_size)
+        picked = files[::step][:per_size]
+        for k, f in enumerate(picked):
+            processors = (2, 4, 8, 16)[k % 4]
+            if (f.stem, processors) not in optima:
+                continue
+            wl = datasets.stg_workload(f)
+            t0 = time.perf_counter()
+            p = plan(wl, datasets.stg_pool(processors), time_limit_s=10, seed=args.seed)
+            secs = time.perf_counter() - t0
+            opt = optima[(f.stem, processors)]
+            rows.append({"instance": f"{size}/{f.stem} p={processors}", "heuristic": p.heuristic_makespan_s,
+                         "engine": p.makespan_s, "optimum": opt, "bound": p.lower_bound_s,
+                         "gap": gap(p.makespan_s, p.lower_bound_s), "status": p.status.value, "seconds": secs,
+                         "hits_optimum": abs(p.makespan_s - opt) < 1e-6})
+    times = [r["seconds"] for r in rows]
+    summary = {"pairs": len(rows), "at_optimum": sum(r["hits_optimum"] for r in rows),
+               "median_s": statistics.median(times), "max_s": max(times),
+               "proven_optimal": sum(r["status"] == "optimal" for r in rows)}
+    print(f"## STG: {summary['at_optimum']}/{summary['pairs']} pairs at the published optimum, "
+          f"median {summary['median_s']:.3f} s, max {summary['max_s']:.2f} s (10 s cap), "
+          f"{summary['proven_optimal']} proven optimal\n")
+    print(table(rows, ["instance", "heuristic", "engine", "optimum", "bound", "gap", "status", "seconds"]))
+    return {"rows": rows, "summary": summary}
+
+
+TRACE_POOLS = ((12, 11), (40, 5))  # (nodes, seed) of the generated pools
+
+
+def suite_traces(args: argparse.Namespace) -> dict:
+    policy = load_policy(ROOT / "policies" / "default.yaml")
+    limit = 10.0 if args.quick else 30.0
+    max_tasks = 500 if args.quick else 10_000
+    rows, cost_rows = [], []
+    for n_nodes, seed in TRACE_POOLS:
+        pool = NodePool.model_validate(generate_pool(n_nodes, seed=seed, links=False))
+        for f in datasets.wf_traces():
+            wl = datasets.wf_workload(f)
+            if len(wl.tasks) > max_tasks:
+                continue
+            name = f"{f.stem.split('-chameleon')[0]}-{len(wl.tasks)} / pool-{n_nodes}"
+            t0 = time.perf_counter()
+            p = plan(wl, pool, policy, time_limit_s=limit, seed=args.seed)
+            secs = time.perf_counter() - t0
+            rows.append({"instance": name, "heuristic": p.heuristic_makespan_s, "engine": p.makespan_s,
+                         "bound": p.lower_bound_s, "gap": gap(p.makespan_s, p.lower_bound_s),
+                         "engine/heuristic": p.makespan_s / p.heuristic_makespan_s,
+                         "heuristic gap": gap(p.heuristic_makespan_s, p.lower_bound_s), "seconds": secs})
+            deadline = 1.5 * p.heuristic_makespan_s
+            t0 = time.perf_counter()
+            c = plan(wl, pool, policy, objective="cost", deadline_s=deadline, time_limit_s=limit, seed=args.seed)
+            secs = time.perf_counter() - t0
+            cost_rows.append({"instance": name, "heuristic": c.heuristic_cost_usd, "engine": c.cost_usd,
+                              "bound": c.cost_lower_bound_usd, "gap": gap(c.cost_usd, c.cost_lower_bound_usd),
+                              "engine/heuristic": c.cost_usd / c.heuristic_cost_usd,
+                              "engine/bound": c.cost_usd / c.cost_lower_bound_usd,
+                              "heuristic/bound": c.heuristic_cost_usd / c.cost_lower_bound_usd,
+                              "makespan/deadline": c.makespan_s / deadline, "seconds": secs})
+    mean_ratio = statistics.mean(r["engine/heuristic"] for r in rows)
+    worst = max(r["engine/heuristic"] for r in rows)
+    geo = math.exp(statistics.mean(math.log(r["engine/heuristic"]) for r in cost_rows))
+    geo_lb = math.exp(statistics.mean(math.log(r["heuristic/bound"]) for r in cost_rows))
+    print(f"## Traces, makespan: engine/heuristic mean {mean_ratio:.3f}, worst {worst:.3f}; the heuristic is on "
+          f"average {100 * statistics.mean(r['heuristic gap'] for r in rows):.1f}% above the proven bound\n")
+    print(table(rows, ["instance", "heuristic", "engine", "bound", "gap", "engine/heuristic", "seconds"]))
+    print(f"\n## Traces, cost with deadline 1.5x heuristic makespan: engine/heuristic geomean {geo:.3f}; "
+          f"heuristic/cost-bound geomean {geo_lb:.3f}\n")
+    print(table(cost_rows, ["instance", "heuristic", "engine", "bound", "gap", "engine/heuristic", "engine/bound",
+                            "makespan/deadline", "seconds"]))
+    return {"makespan": rows, "cost": cost_rows,
+            "summary": {"makespan_mean_ratio": mean_ratio, "makespan_worst_ratio": worst,
+                        "cost_geomean_ratio": geo, "heuristic_cost_over_bound_geomean": geo_lb}}
+
+
+SUITES = {"heft": suite_heft, "stg": suite_stg, "traces": suite_traces}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("suites", nargs="*", help=f"some of {', '.join(SUITES)} (default: all)")
+    ap.add_argument("--quick", action="store_true", help="smaller samples and time limits")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        from . import scale
+
+        SUITES["scale"] = scale.suite_scale
+    except ImportError:
+        pass
+    chosen = args.suites or list(SUITES)
+    for name in chosen:
+        if name not in SUITES:
+            ap.error(f"unknown suite {name!r}")
+    for name in chosen:
+        t0 = time.perf_counter()
+        doc = SUITES[name](args)
+        doc["wall_s"] = time.perf_counter() - t0
+        save(name, doc)
+        print(f"\n({name}: {doc['wall_s']:.0f} s; JSON in benchmarks/results/{name}.json)\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Replanning: done tasks keep their times, nothing new before now or on a failed node."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scheduler import plan
+from scheduler.loading import load_nodes, load_policy, load_workload
+from scheduler.planner import PlanOptions
+from scheduler.replan import replan
+from scheduler.verify import verify_plan
+
+from .conftest import CASES, POLICY, POOL60, run_cli
+
+
+@pytest.fixture(scope="module")
+def base():
+    wl, pool, pol = load_workload(CASES / "llm-finetune.yaml"), load_nodes(POOL60), load_policy(POLICY)
+    return wl, pool, pol, plan(wl, pool, pol, time_limit_s=3)
+
+
+def busiest(p) -> str:
+    load: dict[str, float] = {}
+    for a in p.assignments:
+        load[a.node] = load.get(a.node, 0.0) + a.end_s - a.start_s
+    return max(load, key=load.get)
+
+
+def test_replan_after_dropping_busiest_node(base) -> None:
+    wl, pool, pol, old = base
+    node = busiest(old)
+    now = sorted(a.end_s for a in old.assignments)[len(old.assignments) // 3]
+    by_task = old.by_task()
+    done = {t for t, rows in by_task.items() if all(a.end_s <= now for a in rows) and
+            all(a.node != node for a in rows)}
+    new = replan(wl, pool, pol, old, now_s=now, done=done, failed_nodes={node},
+                 options=PlanOptions(time_limit_s=3))
+    assert new.has_plan, new.messages
+    report = verify_plan(new, wl, pool, pol, failed_nodes=[node], now_s=now)
+    assert report.ok, report.violations
+    after = new.by_task()
+    for t in done:  # finished work is kept exactly
+        assert sorted((a.node, a.start_s, a.end_s) for a in after[t]) == \
+               sorted((a.node, a.start_s, a.end_s) for a in by_task[t])
+    kept = {(a.task, a.node, a.start_s) for a in old.assignments if a.start_s < now}
+    for a in new.assignments:
+        if (a.task, a.node, a.start_s) not in kept:
+            assert a.start_s >= now - 1e-6 and a.node != node
+
+
+def test_ancestors_of_done_tasks_are_done(base) -> None:
+    wl, pool, pol, old = base
+    now = max(a.end_s for a in old.by_task()["train"])
+    new = replan(wl, pool, pol, old, now_s=now, done={"train"}, options=PlanOptions(time_limit_s=2))
+    assert new.has_plan
+    assert any("taken as done" in m for m in new.messages or [])
+    old_rows = {(a.task, a.node, a.start_s) for a in old.assignments if a.task.startswith("tokenize")}
+    new_rows = {(a.task, a.node, a.start_s) for a in new.assignments if a.task.startswith("tokenize")}
+    assert old_rows == new_rows
+
+
+def test_replan_errors(base) -> None:
+    wl, pool, pol, old = base
+    with pytest.raises(ValueError):
+        replan(wl, pool, pol, old, now_s=10, done={"nope"})
+    with pytest.raises(ValueError):
+        replan(wl, pool, pol, old, now_s=10, failed_nodes={"nope"})
+
+
+def test_replan_cli(tmp_path, base) -> None:
+    wl, pool, pol, old = base
+    f = tmp_path / "plan.json"
+    f.write_text(json.dumps(old.to_json_dict()))
+    node = busiest(old)
+    args = ["--plan", f, "--workload", CASES / "llm-finetune.yaml", "--nodes", POOL60, "--policy", POLICY]
+    p = run_cli("replan", *args, "--now", "100", "--done", "ingest", "--failed-node", node, "--time-limit", "2",
+                "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert all(a["node"] != node or a["start_s"] < 100 for a in doc["assignments"])
+    bad = run_cli("replan", *args, "--now", "100", "--done", "no-such-task")
+    assert bad.returncode == 2
