@@ -92,8 +92,8 @@ def verify_plan(
     replica runs at least its runtime, eligibility (every policy rule), replica
     count, distinct nodes, spread, `min_success`, precedence with transfers
     (earliest parent replica), GPU capacity, the plan's reported totals and bound,
-    and optionally a deadline and failed nodes (no replica may start on one at or
-    after `now_s`; with no `now_s`, no replica may use one at all).
+    and optionally a deadline and failed nodes (no replica may start on one after
+    `now_s`, the time of the failure; with no `now_s`, no replica may use one at all).
 
     Raises:
         InputError: a task names a level the policy lacks.
@@ -150,7 +150,7 @@ def verify_plan(
             for r in rejections(t, level, node):
                 v.append(Violation(f"eligibility:{r.rule.value}", f"{r.detail} (level {level.name})", tid, a.replica,
                                    a.node))
-            if a.node in banned and (now_s is None or a.start_s >= now_s - TOLERANCE_S):
+            if a.node in banned and (now_s is None or a.start_s > now_s + TOLERANCE_S):
                 v.append(Violation("failed_node", "placed on a node that has failed", tid, a.replica, a.node))
             run = _runtime_s(t, node)
             if not (math.isfinite(a.start_s) and math.isfinite(a.end_s)):

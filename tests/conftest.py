@@ -6,7 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+# Prefect reads these at import: a private home, no telemetry (it races the migrations), no tracking
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import pytest
 import yaml
@@ -31,6 +37,16 @@ def run_cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("scheduler")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "scheduler"]
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for the whole session, flow heartbeats off."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""The plan as Prefect artifacts: a keyed table of replicas and a markdown summary."""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from scheduler.metrics import plan_metrics
+from scheduler.model import Plan
+from scheduler.problem import Problem
+
+
+def _key(text: str) -> str:
+    """Artifact keys: lowercase letters, digits and dashes."""
+    out = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(p for p in out.split("-") if p)[:100] or "placement"
+
+
+def plan_rows(plan: Plan, problem: Problem) -> list[dict[str, object]]:
+    rows = []
+    for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.task, a.replica)):
+        node = problem.nodes[problem.node_index[a.node]]
+        i = problem.task_index[a.task]
+        rows.append({"task": a.task, "replica": a.replica, "node": a.node, "network": node.network,
+                     "country": node.country, "level": problem.levels[i].name, "start_s": round(a.start_s, 3),
+                     "end_s": round(a.end_s, 3), "cost_usd": round(problem.cost(i, problem.node_index[a.node]), 4)})
+    return rows
+
+
+def plan_markdown(plan: Plan, problem: Problem, title: str = "Placement plan") -> str:
+    lines = [f"# {title}", "", f"**Status**: {plan.status.value} ({plan.objective.value})", ""]
+    if plan.has_plan:
+        m = plan_metrics(problem, plan)
+        gap = f"{100 * plan.gap:.1f}%" if plan.gap is not None else "-"
+        lines += ["| figure | value |", "|---|---|",
+                  f"| makespan | {plan.makespan_s:,.1f} s |", f"| cost | ${plan.cost_usd:,.2f} |",
+                  f"| success probability | {plan.success_probability:.6f} |",
+                  f"| lower bound | {plan.lower_bound_s:,.1f} s |", f"| gap | {gap} |",
+                  f"| data moved between nodes | {m.gb_moved:,.1f} GB |",
+                  f"| data crossing borders | {m.gb_cross_border:,.1f} GB |",
+                  f"| TEE nodes used | {m.tee_nodes} |", f"| solve time | {plan.solve_time_s:.2f} s ({plan.engine}) |",
+                  ""]
+    lines += ["## Rules that shaped the plan", ""]
+    for level in problem.policy.levels:
+        tasks = [t for t, i in problem.task_index.items() if problem.levels[i].name == level.name]
+        if not tasks:
+            continue
+        rules = []
+        if level.tee:
+            rules.append(f"TEE {', '.join(level.tee)}")
+        if level.attested:
+            rules.append("attested")
+        if level.min_reputation:
+            rules.append(f"reputation >= {level.min_reputation:g}")
+        if level.countries is not None:
+            rules.append(f"countries {', '.join(level.countries)}")
+        if level.min_replicas > 1:
+            rules.append(f"{level.min_replicas} replicas by {level.spread_key}")
+        if level.min_success is not None:
+            rules.append(f"success >= {level.min_success:g}")
+        lines.append(f"- **{level.name}** ({len(tasks)} tasks): {'; '.join(rules) or 'no rules'}")
+    if plan.unplaceable:
+        lines += ["", "## Unplaceable", ""]
+        lines += [f"- `{u.task}`: {u.message or u.reasons}" for u in plan.unplaceable]
+    for note in plan.messages or []:
+        lines += ["", f"> {note}"]
+    return "\n".join(lines)
+
+
+def publish_plan(plan: Plan, problem: Problem, key: str = "placement", title: str = "Placement plan") -> str:
+    """Create the table and markdown artifacts; returns the table artifact's key."""
+    k = _key(key)
+    create_table_artifact(plan_rows(plan, problem), key=k, description=f"{title}: every replica's node and times")
+    create_markdown_artifact(plan_markdown(plan, problem, title), key=f"{k}-summary", description=title)
+    return k

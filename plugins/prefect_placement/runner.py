@@ -1,0 +1,306 @@
+"""Running a workload DAG by its plan inside a Prefect flow.
+
+`run_plan` submits every replica of every task as a Prefect task run, in
+dependency order (`wait_for` on the parents' runs), passes each step the
+results of its parents (``step(inputs)``, inputs keyed by parent task id) and
+tags each run ``node:<id>``, ``network:<name>``, ``level:<name>`` (named
+``<task>#<replica>@<node>``) so tag concurrency limits and work pools can hold it
+to its node. Prefect takes a leased concurrency slot per tag for every tagged run
+(about half a second each on a local server), the price of enforceable pinning. Before a replica is
+submitted its node is checked against the rules of the task's effective level
+(trust, TEE, attestation, country...): a node that falls short is refused before
+any data moves.
+
+When a node is lost (a step raises `NodeLost`, or any exception with
+``node_lost = True``, or a backend injects an outage) and a task has no replica
+left, the unfinished part of the DAG is replanned with the library (finished
+results kept, lost nodes excluded), the new plan is published as artifacts, and
+the run continues. Other exceptions follow the step's own Prefect retry settings
+and then fail the flow.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import networkx as nx
+from prefect import Task, task
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
+
+from scheduler.model import Assignment, NodePool, Plan, Policy, Workload
+from scheduler.planner import PlanOptions
+from scheduler.policy import rejections
+from scheduler.problem import Problem
+from scheduler.replan import replan
+
+from .artifacts import publish_plan
+
+log = logging.getLogger("prefect_placement")
+
+
+class NodeLost(RuntimeError):
+    """Raised when the node running a step is gone (a lost lease, an outage)."""
+
+    node_lost = True
+
+    def __init__(self, node: str, message: str = "") -> None:
+        self.node = node
+        super().__init__(message or f"node {node} was lost")
+
+
+class PlacementRefused(RuntimeError):
+    """A replica was about to run on a node its data's effective level forbids."""
+
+
+class PlacementFailed(RuntimeError):
+    """No valid plan exists for the unfinished work after a node loss."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        reasons = "; ".join(u.message or u.task for u in plan.unplaceable or []) or plan.status.value
+        super().__init__(f"replanning found no valid plan: {reasons}")
+
+
+def is_node_loss(exc: BaseException | None) -> bool:
+    return exc is not None and bool(getattr(exc, "node_lost", False))
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Where one replica runs; passed to steps that take a ``placement`` argument."""
+
+    task: str
+    replica: int
+    node: str
+    network: str
+    level: str
+    start_s: float
+    end_s: float
+
+    @property
+    def tags(self) -> set[str]:
+        return {f"node:{self.node}", f"network:{self.network}", f"level:{self.level}"}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Backend(Protocol):
+    """Puts one replica of a step on its node; returns a Prefect future."""
+
+    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
+               wait_for: list[PrefectFuture]) -> PrefectFuture: ...
+
+
+def _accepts_placement(step: Task) -> bool:
+    try:
+        return "placement" in inspect.signature(step.fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+@task(name="node-outage")
+def _lost(node: str) -> None:
+    raise NodeLost(node, f"injected outage: node {node} is gone")
+
+
+class LocalBackend:
+    """Runs every replica in this process (the flow's task runner); for development and tests.
+
+    Args:
+        outages: nodes that are lost when a replica first runs on them (failure injection).
+    """
+
+    def __init__(self, outages: Iterable[str] = ()) -> None:
+        self.outages = set(outages)
+
+    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
+               wait_for: list[PrefectFuture]) -> PrefectFuture:
+        name = f"{ctx.task}#{ctx.replica}@{ctx.node}"
+        if ctx.node in self.outages:
+            return _lost.with_options(tags=ctx.tags, task_run_name=name).submit(ctx.node, wait_for=wait_for)
+        kwargs = {"placement": ctx.as_dict()} if _accepts_placement(step) else {}
+        return step.with_options(tags=ctx.tags, task_run_name=name).submit(inputs, wait_for=wait_for, **kwargs)
+
+
+@task(name="run-on-node")
+def _run_remote(deployment: str, call: dict[str, Any], timeout_s: float | None) -> Any:
+    from prefect.deployments import run_deployment
+    from prefect.states import get_state_result
+
+    flow_run = run_deployment(name=deployment, timeout=timeout_s, **call)
+    state = flow_run.state
+    if state is not None and (state.is_crashed() or state.name in ("Crashed", "Lost")):
+        raise NodeLost(call["job_variables"]["node"], f"the flow run on {call['job_variables']['node']} crashed")
+    return get_state_result(state) if state is not None else None
+
+
+class DeploymentBackend:
+    """Runs each replica as a flow run of one deployment, on a work queue per node.
+
+    Operators run a Prefect worker per rented node, polling the queue
+    ``<queue_prefix><node id>`` of the work pool behind `deployment`. Each replica
+    becomes ``run_deployment(deployment, parameters={"task", "inputs", "placement"},
+    work_queue_name=<queue>, job_variables={"node", "network", "level"}, tags=...)``;
+    a crashed flow run counts as a lost node. The deployment's flow receives the
+    task id, the parents' results and the placement, and dispatches to the step.
+    """
+
+    def __init__(self, deployment: str, *, queue_prefix: str = "node-", timeout_s: float | None = None,
+                 job_variables: Mapping[str, Any] | None = None) -> None:
+        self.deployment = deployment
+        self.queue_prefix = queue_prefix
+        self.timeout_s = timeout_s
+        self.job_variables = dict(job_variables or {})
+
+    def call_for(self, inputs: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
+        """The keyword arguments of `run_deployment` for one replica (no network access)."""
+        return {
+            "parameters": {"task": ctx.task, "inputs": inputs, "placement": ctx.as_dict()},
+            "work_queue_name": f"{self.queue_prefix}{ctx.node}",
+            "job_variables": {**self.job_variables, "node": ctx.node, "network": ctx.network, "level": ctx.level},
+            "tags": sorted(ctx.tags),
+            "flow_run_name": f"{ctx.task}#{ctx.replica}@{ctx.node}",
+        }
+
+    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
+               wait_for: list[PrefectFuture]) -> PrefectFuture:
+        return _run_remote.with_options(tags=ctx.tags, task_run_name=f"{ctx.task}#{ctx.replica}@{ctx.node}").submit(
+            self.deployment, self.call_for(inputs, ctx), self.timeout_s, wait_for=wait_for)
+
+
+@dataclass
+class RunResult:
+    """What `run_plan` returns: results by task, the final plan, and what happened."""
+
+    results: dict[str, Any]
+    plan: Plan
+    replans: int = 0
+    lost_nodes: set[str] = field(default_factory=set)
+    runs: list[StepContext] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+
+
+def _as_task(step: Task | Callable[..., Any], name: str) -> Task:
+    if isinstance(step, Task):
+        return step
+    if callable(step):
+        return task(step, name=name)
+    raise TypeError(f"the step for {name!r} is neither a Prefect task nor a callable")
+
+
+def run_plan(
+    plan: Plan,
+    steps: Mapping[str, Task | Callable[..., Any]],
+    *,
+    workload: Workload,
+    nodes: NodePool,
+    policy: Policy | None = None,
+    backend: Backend | None = None,
+    max_replans: int = 3,
+    replan_time_limit_s: float = 5.0,
+    artifact_key: str = "placement",
+) -> RunResult:
+    """Execute `workload` inside the current flow, each replica on its planned node.
+
+    Raises:
+        RuntimeError: called outside a flow.
+        ValueError: `steps` misses a task, or the plan has no placement.
+        PlacementRefused: a replica's node does not meet its effective level's rules.
+        PlacementFailed: after a node loss no valid plan exists for the rest.
+    """
+    if FlowRunContext.get() is None:
+        raise RuntimeError("run_plan must be called inside a Prefect flow")
+    if not plan.has_plan:
+        raise ValueError(f"the plan has no placement (status {plan.status.value})")
+    missing = [t.id for t in workload.tasks if t.id not in steps]
+    if missing:
+        raise ValueError(f"no step for task(s): {', '.join(missing)}")
+    backend = backend or LocalBackend()
+    problem = Problem(workload, nodes, policy)
+    tasks = {tid: _as_task(step, tid) for tid, step in steps.items()}
+    generations = [sorted(g, key=problem.task_index.__getitem__) for g in nx.topological_generations(workload.graph)]
+    current = plan
+    result = RunResult(results={}, plan=plan)
+    futures: dict[str, list[PrefectFuture]] = {}
+    pos = 0
+    while pos < len(generations):
+        submitted: dict[str, list[tuple[Assignment, StepContext, PrefectFuture]]] = {}
+        by_task = current.by_task()
+        for tid in generations[pos]:
+            if tid in result.results:
+                continue
+            i = problem.task_index[tid]
+            t, level = problem.tasks[i], problem.levels[i]
+            inputs = {d.task: result.results[d.task] for d in t.depends_on}
+            wait = [f for d in t.depends_on for f in futures.get(d.task, [])]
+            for a in sorted(by_task.get(tid, []), key=lambda a: a.replica):
+                node = nodes.by_id[a.node]
+                why = rejections(t, level, node)
+                if why:  # refuse before any data moves
+                    raise PlacementRefused(f"{tid} (level {level.name}) may not run on {a.node}: "
+                                           + "; ".join(r.detail for r in why))
+                ctx = StepContext(task=tid, replica=a.replica, node=a.node, network=node.network, level=level.name,
+                                  start_s=a.start_s, end_s=a.end_s)
+                fut = backend.submit(tasks[tid], inputs, ctx, wait)
+                submitted.setdefault(tid, []).append((a, ctx, fut))
+                result.runs.append(ctx)
+        failed_tasks, lost_now = [], set()
+        for tid, items in submitted.items():
+            values, errors = [], []
+            good: list[PrefectFuture] = []
+            for a, ctx, fut in items:
+                fut.wait()
+                state = fut.state
+                if state.is_completed():
+                    values.append(fut.result())
+                    good.append(fut)
+                elif state.is_final():
+                    errors.append((a, state.result(raise_on_failure=False)))
+                else:
+                    errors.append((a, RuntimeError(f"{ctx.task} on {ctx.node} ended {state.name}")))
+            for a, exc in errors:
+                if is_node_loss(exc):
+                    lost_now.add(getattr(exc, "node", a.node))
+                elif not values:
+                    raise exc if isinstance(exc, BaseException) else RuntimeError(f"{tid} failed: {exc}")
+            if values:
+                result.results[tid] = values[0]
+                futures[tid] = good  # children wait for the replicas that succeeded
+                if any(_differs(values[0], v) for v in values[1:]):
+                    result.disagreements.append(tid)
+                    log.warning("replicas of %s returned different results", tid)
+            else:
+                failed_tasks.append(tid)
+        result.lost_nodes |= lost_now
+        rest_on_lost = any(a.node in result.lost_nodes and a.task not in result.results
+                           for a in current.assignments)
+        if failed_tasks or (lost_now and rest_on_lost):
+            if result.replans >= max_replans:
+                raise PlacementFailed(current)
+            now = max(a.start_s for items in submitted.values() for a, _, _ in items)
+            current = replan(workload, nodes, policy, current, now_s=now, done=set(result.results),
+                             failed_nodes=result.lost_nodes,
+                             options=PlanOptions(time_limit_s=replan_time_limit_s))
+            if not current.has_plan:
+                raise PlacementFailed(current)
+            result.replans += 1
+            publish_plan(current, problem, key=f"{artifact_key}-replan-{result.replans}",
+                         title=f"Replanned after losing {', '.join(sorted(result.lost_nodes))}")
+            if failed_tasks:
+                continue  # run the failed tasks of this generation again, on their new nodes
+        pos += 1
+    result.plan = current
+    return result
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # noqa: BLE001 - incomparable results are not a disagreement we can see
+        return False

@@ -1,0 +1,147 @@
+"""The Prefect plugin in real flows: artifacts, execution by plan with tags, a node loss
+replanned and completed, trust refusal, retries that are not node loss."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from scheduler.generate import generate_finetune
+from scheduler.loading import load_nodes, load_policy
+from scheduler.model import Assignment, Plan, Workload
+from scheduler.verify import verify_plan
+
+from .conftest import EXAMPLES, POLICIES
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
+
+# the fine-tuning pipeline's shape, smaller: every tagged task run costs Prefect a concurrency lease
+WL = Workload.model_validate(generate_finetune(1, tokenizers=2, benches=2))
+NODES = load_nodes(EXAMPLES / "pool-60.yaml")
+POLICY = load_policy(POLICIES / "default.yaml")
+
+
+def test_plan_run_fail_and_replan() -> None:
+    from prefect import flow, task
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+
+    from prefect_placement import LocalBackend, plan_placement, run_plan
+
+    order: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    @task
+    def step(inputs: dict, placement: dict) -> str:
+        with lock:
+            order.append((placement["task"], placement["node"]))
+        return placement["task"] + "(" + ",".join(sorted(inputs)) + ")"
+
+    @flow
+    def pipeline():
+        plan = plan_placement(WL, NODES, POLICY, time_limit_s=2, artifact_key="test-placement")
+        restricted = {a.node for a in plan.assignments if a.task in ("ingest", "pii-scrub")}
+        lost = next(a.node for a in sorted(plan.assignments, key=lambda a: a.start_s)
+                    if a.task in ("train", "eval") and a.node not in restricted)
+        run = run_plan(plan, {t.id: step for t in WL.tasks}, workload=WL, nodes=NODES, policy=POLICY,
+                       backend=LocalBackend(outages={lost}), artifact_key="test-placement", replan_time_limit_s=2)
+        return plan, run, lost
+
+    state = pipeline(return_state=True)
+    plan, run, lost = state.result()
+    assert run.lost_nodes == {lost} and run.replans == 1
+    assert set(run.results) == {t.id for t in WL.tasks}
+    assert run.results["train"] == "train(tokenize-0,tokenize-1)"
+    # dependency order: every task's first run comes after one run of each parent
+    first = {}
+    for k, (tid, _) in enumerate(order):
+        first.setdefault(tid, k)
+    for t in WL.tasks:
+        for d in t.depends_on:
+            assert first[d.task] < first[t.id]
+    assert lost not in {n for tid, n in order}  # the lost node never ran a step
+    assert verify_plan(run.plan, WL, NODES, POLICY, failed_nodes=[lost],
+                       now_s=min(a.start_s for a in plan.assignments if a.node == lost)).ok
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["test-placement", "test-placement-summary", "test-placement-replan-1"])))
+        kinds = {a.key: a.type for a in arts}
+        assert kinds.get("test-placement") == "table" and kinds.get("test-placement-summary") == "markdown"
+        assert "test-placement-replan-1" in kinds
+        table = next(a for a in arts if a.key == "test-placement")
+        assert "ingest" in str(table.data) and "node" in str(table.data)
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    tagged = [r for r in runs if any(t.startswith("node:") for t in r.tags)]
+    assert len(tagged) >= len(plan.assignments)
+    for r in tagged:
+        tags = set(r.tags)
+        tid = r.name.split("#")[0]
+        node = next(t[5:] for t in tags if t.startswith("node:"))
+        level = next(t[6:] for t in tags if t.startswith("level:"))
+        assert level in POLICY.rank  # every run carries its level
+        assert any(a.task == tid and a.node == node for a in [*plan.assignments, *run.plan.assignments])
+
+
+def test_refuses_a_node_below_the_level() -> None:
+    from prefect import flow, task
+
+    from prefect_placement import PlacementRefused, run_plan
+
+    ran = []
+
+    @task
+    def step(inputs: dict) -> int:
+        ran.append(1)
+        return 1
+
+    weak = next(n for n in NODES.nodes if not n.tee)
+    bad = Plan(assignments=[Assignment(task=t.id, replica=0, node=weak.id, start_s=0, end_s=1) for t in WL.tasks])
+
+    @flow
+    def pipeline():
+        return run_plan(bad, {t.id: step for t in WL.tasks}, workload=WL, nodes=NODES, policy=POLICY)
+
+    with pytest.raises(PlacementRefused, match="ingest"):
+        pipeline()
+    assert ran == []  # refused before any data moved
+
+
+def test_plain_retries_are_not_replans() -> None:
+    from prefect import flow, task
+
+    from prefect_placement import plan_placement, run_plan
+
+    tries = {"n": 0}
+
+    @task(retries=2, retry_delay_seconds=0)
+    def flaky(inputs: dict) -> str:
+        tries["n"] += 1
+        if tries["n"] == 1:
+            raise ValueError("transient")
+        return "ok"
+
+    wl = Workload.model_validate({"tasks": [{"id": "ingest", "duration_s": 60, "gpus": 0},
+                                            {"id": "train", "duration_s": 600, "depends_on": ["ingest"]}]})
+
+    @flow
+    def pipeline():
+        plan = plan_placement(wl, NODES, None, time_limit_s=2, engine="heuristic")
+        steps = {t.id: (flaky if t.id == "ingest" else (lambda inputs: "x")) for t in wl.tasks}
+        return run_plan(plan, steps, workload=wl, nodes=NODES)
+
+    run = pipeline()
+    assert run.replans == 0 and run.results["ingest"] == "ok" and tries["n"] >= 2
+
+
+def test_deployment_backend_call() -> None:
+    from prefect_placement import DeploymentBackend, StepContext
+
+    ctx = StepContext(task="train", replica=1, node="ionet-eu-00017", network="io.net", level="confidential",
+                      start_s=0.0, end_s=10.0)
+    call = DeploymentBackend("steps/run-step", job_variables={"image": "trainer:1"}).call_for({"tok": 1}, ctx)
+    assert call["work_queue_name"] == "node-ionet-eu-00017"
+    assert call["job_variables"] == {"image": "trainer:1", "node": "ionet-eu-00017", "network": "io.net",
+                                     "level": "confidential"}
+    assert call["parameters"]["inputs"] == {"tok": 1} and "node:ionet-eu-00017" in call["tags"]
