@@ -53,6 +53,8 @@ TargetOpt = Annotated[float | None, typer.Option("--success-target", min=0.01, m
 OutputOpt = Annotated[Path | None, typer.Option("--output", dir_okay=False, help="Write the plan JSON here.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="Solver threads (0: one per core, at most 8).")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto, cpsat or heuristic.")]
+GanttOpt = Annotated[Path | None, typer.Option("--gantt", dir_okay=False,
+                                               help="Draw the plan per node: FILE.png or FILE.html.")]
 
 
 def _solve(problem: Problem, options: PlanOptions, what: str = "solving") -> Plan:
@@ -77,6 +79,7 @@ def plan(
     seed: SeedOpt = 0,
     workers: WorkersOpt = 0,
     engine: EngineOpt = "auto",
+    gantt: GanttOpt = None,
 ) -> None:
     """Place every task (with its replicas) on nodes and in time. Exit 0 with a plan, 4 when infeasible."""
     problem = load_problem(workload, nodes, policy)
@@ -85,12 +88,18 @@ def plan(
     doc = result.to_json_dict()
     if output is not None:
         write_atomic(output, json.dumps(doc, indent=2) + "\n")
+    if gantt is not None and result.has_plan:
+        from ..plots import gantt as draw
+
+        draw(result, problem, gantt)
     if format == Format.json:
         emit_json(doc)
     else:
         render.print_plan(stdout, result, problem)
         if output is not None:
             stdout.print(f"plan written to {output}")
+        if gantt is not None and result.has_plan:
+            stdout.print(f"Gantt chart written to {gantt}")
     raise typer.Exit(render.status_exit(result))
 
 
@@ -174,11 +183,20 @@ def whatif_cmd(
     time_limit: TimeLimitOpt = 10.0,
     seed: SeedOpt = 0,
     engine: EngineOpt = "auto",
+    scenarios: Annotated[Path | None, typer.Option("--scenarios", exists=True, dir_okay=False,
+                                                   help="A YAML file of named scenarios, run in parallel.")] = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="KNOB=V1,V2,...: bandwidth-scale, deadline, "
+                                                              "price-scale[:NETWORK].")] = None,
+    gantt: GanttOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The plan before and after a change, side by side, and which tasks moved. Exit 4 when the change is
     infeasible."""
     wl, pool, pol = load_inputs(workload, nodes, policy)
+    if scenarios is not None or sweep is not None:
+        _many(wl, pool, pol, scenarios, sweep, PlanOptions(objective=objective, deadline_s=deadline,
+                                                          time_limit_s=time_limit, seed=seed, engine=engine), format)
+        return
     reps = _pairs(reputation, "--reputation", float)
     if any(not 0 <= r <= 1 for r in reps.values()):
         raise typer.BadParameter("reputation must be in [0, 1]", param_hint="'--reputation'")
@@ -193,11 +211,108 @@ def whatif_cmd(
     options.progress = progress
     with progress:
         result = whatif(wl, pool, pol, scenario, options)
+    if gantt is not None:
+        from ..plots import gantt as draw
+        from ..whatif import apply_scenario
+
+        stem = gantt.with_suffix("")
+        if result.base.has_plan:
+            draw(result.base, Problem(wl, pool, pol), Path(f"{stem}-base{gantt.suffix}"), "base")
+        if result.changed.has_plan:
+            draw(result.changed, Problem(*apply_scenario(wl, pool, pol, scenario)), Path(f"{stem}-changed{gantt.suffix}"),
+                 f"what if: {scenario.describe()}")
     if format == Format.json:
         emit_json(result.to_dict())
     else:
         print_whatif(result)
     raise typer.Exit(0 if result.changed.has_plan else EXIT_INFEASIBLE)
+
+
+def _many(wl, pool, pol, scenarios: Path | None, sweep: str | None, options: PlanOptions, format: Format) -> None:
+    from rich.progress import Progress
+
+    from ..sweep import load_scenarios, results_table, run_scenarios, sweep_scenarios
+
+    todo = load_scenarios(scenarios) if scenarios is not None else []
+    if sweep is not None:
+        try:
+            todo += sweep_scenarios(sweep, pool)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="'--sweep'") from None
+    with Progress(console=stderr_console(), transient=True) as bar:
+        job = bar.add_task(f"{len(todo)} scenarios", total=len(todo))
+        base, results, pids = run_scenarios(wl, pool, pol, todo, options,
+                                            on_done=lambda r: bar.advance(job))
+    rows = results_table(results)
+    if format == Format.json:
+        emit_json({"base": base.to_json_dict(), "processes": len(pids),
+                   "scenarios": [{**row, "changed": r.changed.to_json_dict(),
+                                  "moved": [m.to_dict() for m in r.moved]} for row, r in zip(rows, results)]})
+        return
+    t = Table(header_style="bold", title=f"{len(results)} scenarios ({len(pids)} processes)")
+    for col in ("scenario", "status", "makespan s", "cost USD", "success", "moved", "GB moved", "GB across borders",
+                "TEE nodes"):
+        t.add_column(col, justify="left" if col in ("scenario", "status") else "right")
+    t.add_row("(base)", base.status.value, *(_fmt(x) for x in (base.makespan_s, base.cost_usd,
+                                                               base.success_probability)), "", "", "", "")
+    for r in rows:
+        t.add_row(r["scenario"], r["status"], _fmt(r["makespan_s"]), _fmt(r["cost_usd"]),
+                  _fmt(r["success_probability"]), str(r["moved"]), _fmt(r["gb_moved"]), _fmt(r["gb_cross_border"]),
+                  str(r["tee_nodes"]))
+    stdout.print(t)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.4f}" if x < 1 else f"{x:,.2f}"
+
+
+def stderr_console():
+    from .common import stderr
+
+    return stderr
+
+
+@app.command()
+@handle_errors
+def pareto(
+    workload: WorkloadOpt,
+    nodes: NodesOpt,
+    policy: PolicyOpt = None,
+    points: Annotated[int, typer.Option("--points", min=2, max=64, help="Deadlines to try.")] = 8,
+    time_limit: TimeLimitOpt = 10.0,
+    seed: SeedOpt = 0,
+    engine: EngineOpt = "auto",
+    plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="Write the front as a PNG.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """The cost-versus-makespan front: the cheapest plan for each of several deadlines, in parallel."""
+    from rich.progress import Progress
+
+    from ..sweep import pareto_front
+
+    wl, pool, pol = load_inputs(workload, nodes, policy)
+    with Progress(console=stderr_console(), transient=True) as bar:
+        job = bar.add_task(f"{points} deadlines", total=points)
+        front = pareto_front(wl, pool, pol, PlanOptions(time_limit_s=time_limit, seed=seed, engine=engine),
+                             points=points, on_done=lambda: bar.advance(job))
+    if not front:
+        stderr_console().print("no plan: the workload cannot be placed")
+        raise typer.Exit(EXIT_INFEASIBLE)
+    if plot is not None:
+        from ..plots import pareto_plot
+
+        pareto_plot(front, plot)
+    if format == Format.json:
+        emit_json({"points": [p.__dict__ for p in front]})
+        return
+    t = Table(header_style="bold", title="cost versus makespan (non-dominated plans)")
+    for col in ("deadline s", "makespan s", "cost USD", "status"):
+        t.add_column(col, justify="right")
+    for p in front:
+        t.add_row(f"{p.deadline_s:,.1f}", f"{p.makespan_s:,.1f}", f"{p.cost_usd:,.2f}", p.status)
+    stdout.print(t)
 
 
 def print_whatif(result: WhatIfResult) -> None:
