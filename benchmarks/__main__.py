@@ -101,7 +101,7 @@ TRACE_POOLS = ((12, 11), (40, 5))  # (nodes, seed) of the generated pools
 
 def suite_traces(args: argparse.Namespace) -> dict:
     policy = load_policy(ROOT / "policies" / "default.yaml")
-    limit = 10.0 if args.quick else 30.0
+    limit = 5.0 if args.quick else 10.0
     max_tasks = 500 if args.quick else 10_000
     rows, cost_rows = [], []
     for n_nodes, seed in TRACE_POOLS:

@@ -26,6 +26,8 @@ from .schedule import Replica, Schedule
 
 EPS = 1e-9
 MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
+LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
+SHORTLIST = 512
 
 
 class Timeline:
@@ -121,18 +123,23 @@ class _Builder:
         self.release = float(self.up(opt.release_s))
         self.timelines: dict[int, Timeline] = {}
         self.sched = Schedule.empty(problem.n_tasks)
-        self.allowed: list[np.ndarray] = []
+        self.allowed: list[np.ndarray] = []  # every node a task may use (for the rules)
+        self.consider: list[np.ndarray] = []  # the nodes the heuristic scans (a shortlist on large pools)
+        banned = np.fromiter(opt.banned, dtype=np.int64) if opt.banned else None
         for i in range(problem.n_tasks):
             nodes = opt.candidates[i] if opt.candidates is not None and i in opt.candidates else problem.eligible(i)
-            if opt.banned:
-                nodes = nodes[~np.isin(nodes, np.fromiter(opt.banned, dtype=np.int64))]
+            short = problem.candidates(i, SHORTLIST) if len(nodes) > LARGE_POOL and opt.candidates is None else nodes
+            if banned is not None:
+                nodes = nodes[~np.isin(nodes, banned)]
+                short = short[~np.isin(short, banned)]
             self.allowed.append(nodes)
+            self.consider.append(short)
         for i, reps in opt.fixed.items():
             for r in reps:
                 start = r.start if self.q is None else math.floor(r.start * self.scale + 1e-9)
                 end = r.end if self.q is None else math.ceil(r.end * self.scale - 1e-9)
                 self.sched.replicas[i].append(Replica(r.node, start, end))
-                self.timeline(r.node).add(start, end, problem.tasks[i].gpus)
+                self.occupy(r.node, start, end, problem.tasks[i].gpus)
         self.sched.fixed = set(opt.finished)
 
     def timeline(self, n: int) -> Timeline:
@@ -140,6 +147,9 @@ class _Builder:
         if tl is None:
             tl = self.timelines[n] = Timeline(int(self.p.gpus[n]))
         return tl
+
+    def occupy(self, n: int, start: float, end: float, gpus: int) -> None:
+        self.timeline(n).add(start, end, gpus)
 
     def up(self, x: np.ndarray | float) -> np.ndarray | float:
         """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
@@ -191,7 +201,7 @@ def list_schedule(problem: Problem, options: Options | None = None,
     reasons = problem.static_reasons(b.allowed, opt.finished, kept)
     if reasons:
         raise Infeasible(reasons)
-    rank = upward_ranks(problem, b.allowed)
+    rank = upward_ranks(problem, b.consider)
     order = sorted(range(problem.n_tasks), key=lambda i: (-rank[i], i))
     for i in order:
         if i in opt.finished:
@@ -205,7 +215,14 @@ def list_schedule(problem: Problem, options: Options | None = None,
 def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
     p, opt = b.p, b.opt
     task = p.tasks[i]
-    nodes = b.allowed[i]
+    nodes = b.consider[i]
+    if len(nodes) < len(b.allowed[i]):
+        # the shortlist, plus eligible nodes that already hold a parent's data
+        near = np.array(sorted({r.node for pp, _ in p.parents[i] for r in b.sched.replicas[pp]}), dtype=np.int64)
+        near = near[np.isin(near, b.allowed[i])] if len(near) else near
+        nodes = np.union1d(nodes, near)
+        if not _shortlist_suffices(p, i, nodes, [r.node for r in b.sched.replicas[i]]):
+            nodes = b.allowed[i]
     chosen = [r.node for r in b.sched.replicas[i]]
     codes_all = p.spread_of(i)
     if chosen:
@@ -250,12 +267,26 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
         k, start = _choose(b, i, nodes, idx, ready, rt, cost, sub_deadline, pref)
         n = int(nodes[k])
         end = start + float(rt[k])
-        b.timeline(n).add(start, end, task.gpus)
+        b.occupy(n, start, end, task.gpus)
         b.sched.replicas[i].append(Replica(n, start, end))
         chosen.append(n)
         used_codes.add(int(codes[k]))
         have_w += float(weights[k])
         mask &= codes != codes[k]
+
+
+def _shortlist_suffices(p: Problem, i: int, nodes: np.ndarray, kept: list[int]) -> bool:
+    """Can the replica count, spread and min_success be met from `nodes` alone?"""
+    best = p.best_replica_set(i, nodes)
+    if len(best) + len(kept) < p.required[i]:
+        return False
+    level = p.levels[i]
+    if level.min_success is None:
+        return True
+    fail = 1.0
+    for n in [*kept, *best]:
+        fail *= 1.0 - float(p.reputation[n])
+    return 1.0 - fail >= level.min_success - 1e-12
 
 
 def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.ndarray, rt: np.ndarray,
@@ -355,7 +386,7 @@ def _reach_success(b: _Builder, target: float) -> None:
         ready = float(b.ready(i, nodes)[0])
         rt = float(b.runtimes(i, nodes)[0])
         start = b.timeline(n).earliest(ready, rt, p.tasks[i].gpus)
-        b.timeline(n).add(start, start + rt, p.tasks[i].gpus)
+        b.occupy(n, start, start + rt, p.tasks[i].gpus)
         b.sched.replicas[i].append(Replica(n, start, start + rt))
         logs[i] += gain
         total += gain
@@ -377,7 +408,7 @@ def retime(problem: Problem, schedule: Schedule, options: Options) -> Schedule:
         ready = float(b.ready(i, nodes)[0])
         rt = float(b.runtimes(i, nodes)[0])
         start = b.timeline(n).earliest(ready, rt, problem.tasks[i].gpus)
-        b.timeline(n).add(start, start + rt, problem.tasks[i].gpus)
+        b.occupy(n, start, start + rt, problem.tasks[i].gpus)
         b.sched.replicas[i].append(Replica(n, start, start + rt))
     return b.sched
 

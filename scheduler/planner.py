@@ -286,9 +286,12 @@ def _candidate_lists(problem: Problem, ctx: _Context, heur: Schedule) -> list[np
             out.append(nodes)
             continue
         keep = set(heur.nodes_of(i))
+        if len(nodes) > 8 * k:
+            nodes = np.union1d(problem.candidates(i, 4 * k), np.array(sorted(keep), dtype=np.int64))
+            nodes = nodes[np.isin(nodes, ctx.allowed[i])]
         keep.update(nodes[np.argsort(problem.runtimes(i, nodes), kind="stable")[: k // 2]].tolist())
         keep.update(nodes[np.argsort(problem.costs(i, nodes), kind="stable")[: k // 3]].tolist())
-        keep.update(problem.best_replica_set(i, nodes)[: problem.required[i] + 2])
+        keep.update(problem.best_replica_set(i, ctx.allowed[i])[: problem.required[i] + 2])
         out.append(np.array(sorted(keep), dtype=np.int64))
     return out
 

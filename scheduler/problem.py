@@ -80,6 +80,8 @@ class Problem:
         self.required: list[int] = [max(t.replicas, lv.min_replicas) for t, lv in zip(self.tasks, self.levels)]
         self._compile_nodes()
         self._eligibility_cache: dict[tuple[str, int, float], Eligibility] = {}
+        self._candidate_cache: dict[tuple, np.ndarray] = {}
+        self._best_set_cache: dict[tuple[int, str], list[int]] = {}
 
     # --- sizes ------------------------------------------------------------------
 
@@ -156,6 +158,23 @@ class Problem:
     def eligible(self, i: int) -> np.ndarray:
         """Indices of the nodes task `i` may run on."""
         return self.eligibility(i).nodes
+
+    def candidates(self, i: int, k: int) -> np.ndarray:
+        """At most about 2k of task `i`'s eligible nodes: the k fastest and the k cheapest
+        per GPU-second, computed once per distinct requirement (large pools)."""
+        nodes = self.eligible(i)
+        if len(nodes) <= 2 * k:
+            return nodes
+        t = self.tasks[i]
+        key = (id(nodes), k, tuple(sorted(t.duration_by_gpu.items())))
+        hit = self._candidate_cache.get(key)
+        if hit is None:
+            runtimes = self.runtimes(i, nodes) if t.duration_by_gpu else 1.0 / self.speed[nodes]
+            price = runtimes * self.price[nodes]
+            fast = np.argpartition(runtimes, k)[:k]
+            cheap = np.argpartition(price, k)[:k]
+            hit = self._candidate_cache[key] = np.unique(nodes[np.concatenate([fast, cheap])])
+        return hit
 
     def _rule_failures(self, lv: Level, gpus: int, gpu_memory_gb: float) -> list[tuple[Rule, np.ndarray]]:
         n = self.n_nodes
@@ -277,6 +296,9 @@ class Problem:
         """The most reputable node of every spread value, best first: the replica set
         with the highest success any plan can reach for task `i`."""
         nodes = self.eligible(i) if nodes is None else nodes
+        key = (id(nodes), self.levels[i].spread_key)
+        if nodes is self.eligibility(i).nodes and key in self._best_set_cache:
+            return self._best_set_cache[key]
         codes = self.spread_of(i)[nodes]
         order = np.lexsort((nodes, -self.reputation[nodes]))
         seen: set[int] = set()
@@ -286,6 +308,8 @@ class Problem:
             if c not in seen:
                 seen.add(c)
                 best.append(int(nodes[k]))
+        if nodes is self.eligibility(i).nodes:
+            self._best_set_cache[key] = best
         return best
 
     def max_success(self, i: int) -> float:

@@ -1,0 +1,106 @@
+"""The scale suite: generated pools and workloads from 1,000 tasks x 200 nodes to
+10,000 x 1,000 and 1,000 x 100,000, each in a fresh process so its peak memory
+(RSS) is its own.
+
+Columns: time to the first valid plan (validating the inputs, checking the rules,
+the heuristic), time to the final plan (the whole `plan` call, CP-SAT included,
+within its time limit), the heuristic's and the engine's makespan, the bound and
+gap, and peak RSS. A series of 1k-10k tasks on 1,000 nodes shows how the time to
+the first plan grows with tasks x candidate nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+from typing import Any
+
+INSTANCES = [  # (name, tasks, nodes, solver time limit s or None for the heuristic alone)
+    ("1k x 200", 1_000, 200, 25.0),
+    ("10k x 1k", 10_000, 1_000, 50.0),
+    ("1k x 100k", 1_000, 100_000, 25.0),
+]
+SERIES = [1_000, 2_000, 5_000, 10_000]
+
+
+def _work(tasks: int, nodes: int, limit: float | None, queue: Any) -> None:
+    from scheduler.generate import generate_layered, generate_pool
+    from scheduler.heuristic import LARGE_POOL, SHORTLIST, Options, heuristic_schedule
+    from scheduler.loading import load_policy
+    from scheduler.model import NodePool, Workload
+    from scheduler.planner import PlanOptions, plan_problem
+    from scheduler.problem import Problem
+
+    from . import ROOT
+
+    pool_doc = generate_pool(nodes, seed=1, links=False, identical_per_operator=True)
+    wl_doc = generate_layered(tasks, seed=1, levels=("public", "internal", "confidential"), sensitive_share=0.05)
+    policy = load_policy(ROOT / "policies" / "default.yaml")
+    t0 = time.perf_counter()
+    pool, wl = NodePool.model_validate(pool_doc), Workload.model_validate(wl_doc)
+    problem = Problem(wl, pool, policy)
+    reasons = problem.static_reasons()
+    heur = heuristic_schedule(problem, Options())
+    first = time.perf_counter() - t0
+    candidates = sum(min(len(problem.eligible(i)), 2 * SHORTLIST) if len(problem.eligible(i)) > LARGE_POOL
+                     else len(problem.eligible(i)) for i in range(problem.n_tasks))
+    out: dict[str, Any] = {"tasks": tasks, "nodes": nodes, "edges": problem.n_edges, "first_plan_s": first,
+                           "heuristic_makespan_s": heur.makespan(), "heuristic_cost_usd": heur.cost(problem),
+                           "task_x_candidates": candidates, "static_reasons": len(reasons)}
+    if limit is not None:
+        t1 = time.perf_counter()
+        problem = Problem(wl, pool, policy)
+        plan = plan_problem(problem, PlanOptions(time_limit_s=limit))
+        out.update({"final_plan_s": time.perf_counter() - t1,
+                    "makespan_s": plan.makespan_s, "cost_usd": plan.cost_usd, "bound_s": plan.lower_bound_s,
+                    "gap": plan.gap, "engine": plan.engine, "status": plan.status.value,
+                    "notes": plan.messages or []})
+    out["peak_rss_mb"] = peak_rss_mb()
+    queue.put(out)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM starts afresh at exec; ru_maxrss would carry the parent's peak
+    into a spawned child."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(tasks: int, nodes: int, limit: float | None) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_work, args=(tasks, nodes, limit, q))
+    p.start()
+    result = q.get()
+    p.join()
+    return result
+
+
+def suite_scale(args: argparse.Namespace) -> dict:
+    from .__main__ import table
+
+    rows = []
+    instances = INSTANCES[:1] + INSTANCES[2:] if args.quick else INSTANCES
+    for name, tasks, nodes, limit in instances:
+        r = measure(tasks, nodes, limit)
+        r["instance"] = name
+        rows.append(r)
+    print("## Scale\n")
+    print(table(rows, ["instance", "tasks", "nodes", "edges", "first_plan_s", "final_plan_s", "heuristic_makespan_s",
+                       "makespan_s", "bound_s", "gap", "peak_rss_mb"]))
+    series = []
+    for tasks in (SERIES[:2] if args.quick else SERIES):
+        r = measure(tasks, 1_000, None)
+        r["per_million_task_candidates_s"] = r["first_plan_s"] / (r["task_x_candidates"] / 1e6)
+        series.append(r)
+    print("\n## Time to the first plan, 1,000 nodes\n")
+    print(table(series, ["tasks", "edges", "task_x_candidates", "first_plan_s", "per_million_task_candidates_s",
+                         "peak_rss_mb"]))
+    return {"rows": rows, "series": series}
