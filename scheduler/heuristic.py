@@ -151,6 +151,15 @@ class _Builder:
     def occupy(self, n: int, start: float, end: float, gpus: int) -> None:
         self.timeline(n).add(start, end, gpus)
 
+    def place_on(self, i: int, n: int) -> None:
+        """Add a replica of task i on node n at the earliest time its data and GPUs allow."""
+        nodes = np.array([n])
+        ready = float(self.ready(i, nodes)[0])
+        rt = float(self.runtimes(i, nodes)[0])
+        start = self.timeline(n).earliest(ready, rt, self.p.tasks[i].gpus)
+        self.occupy(n, start, start + rt, self.p.tasks[i].gpus)
+        self.sched.replicas[i].append(Replica(n, start, start + rt))
+
     def up(self, x: np.ndarray | float) -> np.ndarray | float:
         """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
         if self.q is None:
@@ -382,12 +391,7 @@ def _reach_success(b: _Builder, target: float) -> None:
                 message=f"no plan reaches success probability {target:g}: every task already has replicas on "
                         f"its most reputable node of each spread value (reaches {math.exp(total):.6g})")])
         _, i, n, gain, _ = best
-        nodes = np.array([n])
-        ready = float(b.ready(i, nodes)[0])
-        rt = float(b.runtimes(i, nodes)[0])
-        start = b.timeline(n).earliest(ready, rt, p.tasks[i].gpus)
-        b.occupy(n, start, start + rt, p.tasks[i].gpus)
-        b.sched.replicas[i].append(Replica(n, start, start + rt))
+        b.place_on(i, n)
         logs[i] += gain
         total += gain
 
@@ -404,12 +408,7 @@ def retime(problem: Problem, schedule: Schedule, options: Options) -> Schedule:
     for _, i, n in rows:
         if not all(b.sched.replicas[pp] for pp, _ in problem.parents[i]):
             raise ValueError("the schedule is not in precedence order")
-        nodes = np.array([n])
-        ready = float(b.ready(i, nodes)[0])
-        rt = float(b.runtimes(i, nodes)[0])
-        start = b.timeline(n).earliest(ready, rt, problem.tasks[i].gpus)
-        b.occupy(n, start, start + rt, problem.tasks[i].gpus)
-        b.sched.replicas[i].append(Replica(n, start, start + rt))
+        b.place_on(i, n)
     return b.sched
 
 

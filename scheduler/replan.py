@@ -3,7 +3,8 @@
 - Tasks marked done keep their assignments and times (and so do their ancestors,
   which must have run before them).
 - Replicas that started before `now` on healthy nodes keep running as planned.
-- Replicas on failed nodes that had not finished are lost.
+- Replicas on failed nodes that had not finished by `now` are lost; those that
+  had finished stay (their outputs were delivered before the failure).
 - Everything else is placed again from `now` on, off the failed nodes, with every
   rule of the contract, preferring the old plan's nodes at equal quality.
 
@@ -49,10 +50,10 @@ def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
         if a.task in all_done:
             keep.setdefault(a.task, []).append(a)
         elif a.start_s < now_s:
-            if a.node in failed_nodes:
-                lost.append(a)
+            if a.node in failed_nodes and a.end_s > now_s:
+                lost.append(a)  # was running when its node failed
             else:
-                keep.setdefault(a.task, []).append(a)
+                keep.setdefault(a.task, []).append(a)  # running on a healthy node, or already finished
     return ReplanInput(keep=keep, done=all_done, lost=lost, implied_done=all_done - set(done))
 
 

@@ -127,3 +127,11 @@ def tiny(tmp_path: Path, tiny_workload_doc: dict, tiny_pool_doc: dict, tiny_poli
 
 def load_json(text: str) -> dict:
     return json.loads(text)
+
+
+def busiest_node(plan) -> str:
+    """The node a plan keeps busiest (replica-seconds)."""
+    load: dict[str, float] = {}
+    for a in plan.assignments:
+        load[a.node] = load.get(a.node, 0.0) + a.end_s - a.start_s
+    return max(load, key=load.get)

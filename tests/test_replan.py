@@ -12,7 +12,7 @@ from scheduler.planner import PlanOptions
 from scheduler.replan import replan
 from scheduler.verify import verify_plan
 
-from .conftest import CASES, POLICY, POOL60, run_cli
+from .conftest import CASES, POLICY, POOL60, busiest_node, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +21,9 @@ def base():
     return wl, pool, pol, plan(wl, pool, pol, time_limit_s=3)
 
 
-def busiest(p) -> str:
-    load: dict[str, float] = {}
-    for a in p.assignments:
-        load[a.node] = load.get(a.node, 0.0) + a.end_s - a.start_s
-    return max(load, key=load.get)
-
-
 def test_replan_after_dropping_busiest_node(base) -> None:
     wl, pool, pol, old = base
-    node = busiest(old)
+    node = busiest_node(old)
     now = sorted(a.end_s for a in old.assignments)[len(old.assignments) // 3]
     by_task = old.by_task()
     done = {t for t, rows in by_task.items() if all(a.end_s <= now for a in rows) and
@@ -73,7 +66,7 @@ def test_replan_cli(tmp_path, base) -> None:
     wl, pool, pol, old = base
     f = tmp_path / "plan.json"
     f.write_text(json.dumps(old.to_json_dict()))
-    node = busiest(old)
+    node = busiest_node(old)
     args = ["--plan", f, "--workload", CASES / "llm-finetune.yaml", "--nodes", POOL60, "--policy", POLICY]
     p = run_cli("replan", *args, "--now", "100", "--done", "ingest", "--failed-node", node, "--time-limit", "2",
                 "--format", "json")
@@ -82,3 +75,21 @@ def test_replan_cli(tmp_path, base) -> None:
     assert all(a["node"] != node or a["start_s"] < 100 for a in doc["assignments"])
     bad = run_cli("replan", *args, "--now", "100", "--done", "no-such-task")
     assert bad.returncode == 2
+
+
+def test_finished_replica_on_failed_node_stays() -> None:
+    """A child that already read a replica's data keeps a valid precedence after that node fails."""
+    from scheduler.model import Assignment, NodePool, Plan, Workload
+
+    pool = NodePool.model_validate({"nodes": [{"id": n, "gpus": 1} for n in "abc"]})
+    wl = Workload.model_validate({"tasks": [{"id": "p", "duration_s": 10, "replicas": 2},
+                                            {"id": "k", "duration_s": 100, "depends_on": [{"task": "p", "data_gb": 8}]}]})
+    old = Plan(assignments=[Assignment(task="p", replica=0, node="a", start_s=0, end_s=10),
+                            Assignment(task="p", replica=1, node="b", start_s=0, end_s=40),
+                            Assignment(task="k", replica=0, node="a", start_s=10, end_s=110)])
+    new = replan(wl, pool, None, old, now_s=50, failed_nodes={"b"}, options=PlanOptions(time_limit_s=1))
+    assert verify_plan(new, wl, pool, None, failed_nodes=["b"], now_s=50).ok
+    assert ("k", "a", 10.0) in {(a.task, a.node, a.start_s) for a in new.assignments}  # kept running
+    lost = replan(wl, pool, None, old, now_s=20, failed_nodes={"a"}, options=PlanOptions(time_limit_s=1))
+    assert verify_plan(lost, wl, pool, None, failed_nodes=["a"], now_s=20).ok
+    assert all(a.node != "a" for a in lost.assignments if a.task == "k")  # k was running on a: placed again

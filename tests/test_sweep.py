@@ -19,7 +19,7 @@ from scheduler.sweep import load_scenarios, pareto_front, run_scenarios, sweep_s
 from scheduler.verify import verify_plan
 from scheduler.whatif import Scenario, apply_scenario, whatif
 
-from .conftest import CASES, POLICIES, POLICY, POOL60, run_cli, write_yaml
+from .conftest import CASES, POLICIES, POLICY, POOL60, busiest_node, run_cli, write_yaml
 
 
 @pytest.mark.parametrize("case", ["llm-finetune", "fanout-60", "layered-150"])
@@ -27,10 +27,7 @@ def test_three_changes_on_every_shared_case(case: str) -> None:
     wl, pool, pol = load_workload(CASES / f"{case}.yaml"), load_nodes(POOL60), load_policy(POLICY)
     opts = PlanOptions(time_limit_s=1.0)
     base = plan(wl, pool, pol, time_limit_s=1.0)
-    load: dict[str, float] = {}
-    for a in base.assignments:
-        load[a.node] = load.get(a.node, 0.0) + a.end_s - a.start_s
-    busiest = max(load, key=load.get)
+    busiest = busiest_node(base)
     task = next(t.id for t in wl.tasks if t.depends_on)
     for sc in (Scenario(drop_nodes=[busiest]), Scenario(bandwidth_scale=0.5),
                Scenario(set_level={task: "restricted"})):

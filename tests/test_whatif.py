@@ -12,7 +12,7 @@ from scheduler.planner import PlanOptions
 from scheduler.verify import verify_plan
 from scheduler.whatif import Scenario, apply_scenario, whatif
 
-from .conftest import CASES, POLICY, POOL60, run_cli
+from .conftest import CASES, POLICY, POOL60, busiest_node, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -20,17 +20,10 @@ def fanout():
     return load_workload(CASES / "fanout-60.yaml"), load_nodes(POOL60), load_policy(POLICY)
 
 
-def busiest(plan) -> str:
-    counts: dict[str, float] = {}
-    for a in plan.assignments:
-        counts[a.node] = counts.get(a.node, 0.0) + a.end_s - a.start_s
-    return max(counts, key=counts.get)
-
-
 def test_drop_busiest_node(fanout) -> None:
     wl, pool, pol = fanout
     base = whatif(wl, pool, pol, Scenario(), PlanOptions(time_limit_s=2)).base
-    node = busiest(base)
+    node = busiest_node(base)
     r = whatif(wl, pool, pol, Scenario(drop_nodes=[node]), PlanOptions(time_limit_s=2), base=base)
     assert r.changed.has_plan
     assert node not in {a.node for a in r.changed.assignments}

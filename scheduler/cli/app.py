@@ -85,6 +85,11 @@ def plan(
     problem = load_problem(workload, nodes, policy)
     result = _solve(problem, PlanOptions(objective=objective, deadline_s=deadline, success_target=success_target,
                                          time_limit_s=time_limit, seed=seed, workers=workers, engine=engine))
+    _emit_plan(result, problem, format, output, gantt)
+
+
+def _emit_plan(result: Plan, problem: Problem, format: Format, output: Path | None, gantt: Path | None = None) -> None:
+    """Write the plan (file, Gantt chart), print it, and exit 0 (a plan) or 4 (none)."""
     doc = result.to_json_dict()
     if output is not None:
         write_atomic(output, json.dumps(doc, indent=2) + "\n")
@@ -394,14 +399,7 @@ def replan(
     with progress:
         result = do_replan(wl, pool, pol, old, now_s=now, done=set(done or []), failed_nodes=set(failed_node or []),
                            options=options)
-    doc = result.to_json_dict()
-    if output is not None:
-        write_atomic(output, json.dumps(doc, indent=2) + "\n")
-    if format == Format.json:
-        emit_json(doc)
-    else:
-        render.print_plan(stdout, result, Problem(wl, pool, pol))
-    raise typer.Exit(render.status_exit(result))
+    _emit_plan(result, Problem(wl, pool, pol), format, output)
 
 
 @app.command()
