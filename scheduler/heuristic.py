@@ -26,6 +26,7 @@ from .schedule import Replica, Schedule
 
 EPS = 1e-9
 MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
+MAX_EVALS = 16  # exact insertion searches per replica choice (beyond the best append position)
 LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
 SHORTLIST = 512
 
@@ -122,6 +123,7 @@ class _Builder:
         self.scale = 1.0 if self.q is None else 1.0 / self.q
         self.release = float(self.up(opt.release_s))
         self.timelines: dict[int, Timeline] = {}
+        self.free_from = np.zeros(problem.n_nodes)  # per node: appending from here always fits
         self.sched = Schedule.empty(problem.n_tasks)
         self.allowed: list[np.ndarray] = []  # every node a task may use (for the rules)
         self.consider: list[np.ndarray] = []  # the nodes the heuristic scans (a shortlist on large pools)
@@ -149,7 +151,10 @@ class _Builder:
         return tl
 
     def occupy(self, n: int, start: float, end: float, gpus: int) -> None:
-        self.timeline(n).add(start, end, gpus)
+        tl = self.timeline(n)
+        tl.add(start, end, gpus)
+        if gpus > 0:
+            self.free_from[n] = tl.times[-1]  # after the last breakpoint no GPU is held
 
     def place_on(self, i: int, n: int) -> None:
         """Add a replica of task i on node n at the earliest time its data and GPUs allow."""
@@ -328,8 +333,20 @@ def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.n
     order = idx[np.argsort(lb, kind="stable")]
     best: tuple[float, int, float] | None = None  # (finish, 0 if preferred else 1, cost)
     best_k, best_start, ties = -1, 0.0, 0
+    if gpus > 0 and len(order) > MAX_EVALS:
+        # appending after a node's last reservation always fits: the best such finish is achievable,
+        # and only nodes whose lower bound beats it need the exact (insertion) search
+        append = np.maximum(ready[idx], b.free_from[nodes[idx]])
+        a = int(np.argmin(append + rt[idx]))
+        k = int(idx[a])
+        best_k, best_start = k, float(append[a])
+        best = (best_start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
+    evaluated = 0
     for k in order.tolist():
         if best is not None and ready[k] + rt[k] > best[0] + EPS:
+            break
+        evaluated += 1
+        if evaluated > MAX_EVALS and best is not None:
             break
         start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus)
         key = (start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
