@@ -149,33 +149,26 @@ class _Links:
     def in_override_region(self, k: int):
         """Literal 'slot k sits in a region that has overrides' (None: never; 1: always)."""
         if k not in self._in_override:
-            lits = [self.region(k, r) for r in self.partners]
-            lits = [x for x in lits if x is not None]
-            if not lits:
-                self._in_override[k] = None
-            elif any(isinstance(x, int) for x in lits):
-                self._in_override[k] = 1
-            else:
-                o = self.model.NewBoolVar(f"ovr{k}")
-                self.model.Add(sum(lits) == o)
-                self._in_override[k] = o
+            self._in_override[k] = self._in_any(k, self.partners, f"ovr{k}")
         return self._in_override[k]
 
     def partnered(self, k: int, region: int):
         """Literal 'slot k sits in a region with an override towards `region`'."""
         key = (k, region)
         if key not in self._partner:
-            lits = [self.region(k, r) for r in self.partners.get(region, ())]
-            lits = [x for x in lits if x is not None]
-            if not lits:
-                self._partner[key] = None
-            elif any(isinstance(x, int) for x in lits):
-                self._partner[key] = 1
-            else:
-                o = self.model.NewBoolVar(f"prt{k}_{region}")
-                self.model.Add(sum(lits) == o)
-                self._partner[key] = o
+            self._partner[key] = self._in_any(k, self.partners.get(region, ()), f"prt{k}_{region}")
         return self._partner[key]
+
+    def _in_any(self, k: int, regions, name: str):
+        """Literal 'slot k sits in one of `regions`' (None: never; 1: always)."""
+        lits = [x for x in (self.region(k, r) for r in regions) if x is not None]
+        if not lits:
+            return None
+        if any(isinstance(x, int) for x in lits):
+            return 1
+        o = self.model.NewBoolVar(name)
+        self.model.Add(sum(lits) == o)
+        return o
 
 
 @dataclass
