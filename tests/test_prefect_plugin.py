@@ -61,8 +61,9 @@ def test_plan_run_fail_and_replan() -> None:
         for d in t.depends_on:
             assert first[d.task] < first[t.id]
     assert lost not in {n for tid, n in order}  # the lost node never ran a step
-    assert verify_plan(run.plan, WL, NODES, POLICY, failed_nodes=[lost],
-                       now_s=min(a.start_s for a in plan.assignments if a.node == lost)).ok
+    assert run.replanned_at_s[0] >= min(a.start_s for a in plan.assignments if a.node == lost)
+    report = verify_plan(run.plan, WL, NODES, POLICY, failed_nodes=[lost], now_s=run.replanned_at_s[0])
+    assert report.ok, report.violations
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=["test-placement", "test-placement-summary", "test-placement-replan-1"])))

@@ -182,6 +182,7 @@ class RunResult:
     plan: Plan
     replans: int = 0
     lost_nodes: set[str] = field(default_factory=set)
+    replanned_at_s: list[float] = field(default_factory=list)  # plan time of each replan's `now`
     runs: list[StepContext] = field(default_factory=list)
     disagreements: list[str] = field(default_factory=list)
 
@@ -290,6 +291,7 @@ def run_plan(
             if not current.has_plan:
                 raise PlacementFailed(current)
             result.replans += 1
+            result.replanned_at_s.append(now)
             publish_plan(current, problem, key=f"{artifact_key}-replan-{result.replans}",
                          title=f"Replanned after losing {', '.join(sorted(result.lost_nodes))}")
             if failed_tasks:
