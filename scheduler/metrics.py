@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from .model import Plan
+from .model import Assignment, Plan
 from .problem import Problem
 
 
@@ -23,10 +24,10 @@ class PlanMetrics:
         return asdict(self)
 
 
-def plan_metrics(problem: Problem, plan: Plan) -> PlanMetrics:
-    """Each child replica takes each parent's data from the replica whose data arrives first."""
+def data_sources(problem: Problem, plan: Plan) -> Iterator[tuple[Assignment, Assignment, float]]:
+    """(child replica, parent replica it takes the data from, GB) for every edge with data: each
+    child replica reads each parent's data from the replica whose data arrives first."""
     by_task = plan.by_task()
-    moved = border = 0.0
     for tid, rows in by_task.items():
         i = problem.task_index.get(tid)
         if i is None:
@@ -34,16 +35,19 @@ def plan_metrics(problem: Problem, plan: Plan) -> PlanMetrics:
         for a in rows:
             b = problem.node_index[a.node]
             for p, data in problem.parents[i]:
-                if data <= 0:
-                    continue
                 sources = by_task.get(problem.task_ids[p], [])
-                if not sources:
-                    continue
-                src = min(sources, key=lambda s: s.end_s + problem.transfer(problem.node_index[s.node], b, data))
-                if src.node != a.node:
-                    moved += data
-                    if problem.nodes[problem.node_index[src.node]].country != problem.nodes[b].country:
-                        border += data
+                if data > 0 and sources:
+                    yield a, min(sources, key=lambda s: s.end_s + problem.transfer(problem.node_index[s.node], b,
+                                                                                    data)), data
+
+
+def plan_metrics(problem: Problem, plan: Plan) -> PlanMetrics:
+    moved = border = 0.0
+    for a, src, data in data_sources(problem, plan):
+        if src.node != a.node:
+            moved += data
+            if problem.nodes[problem.node_index[src.node]].country != problem.nodes[problem.node_index[a.node]].country:
+                border += data
     used = {a.node for a in plan.assignments}
     tee = sum(1 for n in used if n in problem.node_index and problem.nodes[problem.node_index[n]].tee)
     return PlanMetrics(makespan_s=plan.makespan_s, cost_usd=plan.cost_usd,

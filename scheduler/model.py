@@ -12,7 +12,6 @@ This module imports neither ortools nor prefect.
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -492,7 +491,3 @@ def _suggest(name: str, known: set[str] | list[str]) -> str:
 
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75) if len(known) < 50_000 else []
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def finite(x: float) -> bool:
-    return not (math.isinf(x) or math.isnan(x))

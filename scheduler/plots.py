@@ -37,7 +37,8 @@ LEVEL_COLOURS = ["#4caf50", "#2196f3", "#ff9800", "#e53935", "#8e24aa", "#6d4c41
 
 def _gantt_data(plan, problem):
     """Rows (nodes used, by first use), bars and transfer arrows of a plan."""
-    by_task = plan.by_task()
+    from .metrics import data_sources
+
     nodes = []
     for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.node)):
         if a.node not in nodes:
@@ -49,17 +50,10 @@ def _gantt_data(plan, problem):
         bars.append({"task": a.task, "replica": a.replica, "node": a.node, "start": a.start_s, "end": a.end_s,
                      "level": level, "colour": LEVEL_COLOURS[levels.index(level) % len(LEVEL_COLOURS)]})
     arrows = []
-    for a in plan.assignments:
-        i = problem.task_index[a.task]
-        for p, data in problem.parents[i]:
-            srcs = by_task.get(problem.task_ids[p], [])
-            if data <= 0 or not srcs:
-                continue
-            b = problem.node_index[a.node]
-            src = min(srcs, key=lambda s: s.end_s + problem.transfer(problem.node_index[s.node], b, data))
-            if src.node != a.node:
-                t = problem.transfer(problem.node_index[src.node], b, data)
-                arrows.append({"from": src.node, "to": a.node, "t0": src.end_s, "t1": src.end_s + t, "gb": data})
+    for a, src, data in data_sources(problem, plan):
+        if src.node != a.node:
+            t = problem.transfer(problem.node_index[src.node], problem.node_index[a.node], data)
+            arrows.append({"from": src.node, "to": a.node, "t0": src.end_s, "t1": src.end_s + t, "gb": data})
     # concurrent replicas on one node go to stacked lanes (first lane free at their start)
     lanes: dict[str, list[float]] = {}
     for b in sorted(bars, key=lambda b: (b["start"], b["end"])):

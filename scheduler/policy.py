@@ -152,11 +152,6 @@ def rejections(task: Task, level: Level, node: Node) -> list[Rejection]:
     return why
 
 
-def is_eligible(task: Task, level: Level, node: Node) -> bool:
-    """True when no rule forbids `task` at `level` on `node`."""
-    return not rejections(task, level, node)
-
-
 def required_replicas(task: Task, level: Level) -> int:
     """The least number of replicas: max(task.replicas, level.min_replicas)."""
     return max(task.replicas, level.min_replicas)
@@ -180,17 +175,6 @@ def replica_success(reputations: Iterable[float]) -> float:
     return 1.0 - fail
 
 
-def meets_min_success(level: Level, reputations: Iterable[float]) -> bool:
-    """True when the level has no `min_success` or the replicas reach it."""
-    if level.min_success is None:
-        return True
-    return replica_success(reputations) >= level.min_success - 1e-12
-
-
 def failure_weight(reputation: float) -> float:
     """-log(1 - reputation): replicas' weights add up where their failures multiply."""
     return -math.log1p(-reputation) if reputation < 1.0 else math.inf
-
-
-def level_phrase(rule: Rule, level: Level) -> str:
-    return RULE_PHRASES[rule].format(min_reputation=level.min_reputation)

@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import InfeasibleReason, InputError
+from .errors import InfeasibleReason
 from .model import Level, Node, NodePool, Policy, Task, Workload, permissive_policy
 from .network import Network
 from .policy import LevelOrigin, Rule, RULE_PHRASES, effective_levels, failure_weight
@@ -346,11 +346,10 @@ class Problem:
                         rule="eligibility", tasks=[t.id], counts={"failed_node": len(el.nodes)},
                         message=f"{t.id}: all {len(el.nodes)} eligible nodes are excluded (failed or dropped)"))
                     continue
-                parts = [f"{c} {RULE_PHRASES[Rule(r)].format(min_reputation=lv.min_reputation)}"
-                         for r, c in el.first_rule.items()]
                 reasons.append(InfeasibleReason(
                     rule="eligibility", tasks=[t.id], counts=dict(el.first_rule),
-                    message=f"0/{self.n_nodes} nodes can run {t.id} (level {lv.name}): {', '.join(parts)}"))
+                    message=f"0/{self.n_nodes} nodes can run {t.id} (level {lv.name}): "
+                            f"{rejection_counts_text(el.first_rule, lv)}"))
                 continue
             best = self.best_replica_set(i, nodes) if len(nodes) else []
             need = self.required[i] - len(stay)

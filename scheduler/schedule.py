@@ -34,9 +34,6 @@ class Schedule:
     def empty(cls, n_tasks: int) -> Schedule:
         return cls(replicas=[[] for _ in range(n_tasks)])
 
-    def copy(self) -> Schedule:
-        return Schedule([[Replica(r.node, r.start, r.end) for r in reps] for reps in self.replicas], set(self.fixed))
-
     @property
     def complete(self) -> bool:
         return all(self.replicas)
@@ -97,14 +94,3 @@ def to_plan(
     return Plan(status=status, objective=objective, makespan_s=makespan, cost_usd=schedule.cost(problem),
                 success_probability=schedule.success(problem), lower_bound_s=lower_bound_s,
                 solve_time_s=round(solve_time_s, 3), assignments=rows, gap=gap, **extra)
-
-
-def from_plan(problem: Problem, plan: Plan) -> Schedule:
-    """The schedule of a plan's assignments (unknown tasks or nodes are skipped)."""
-    sched = Schedule.empty(problem.n_tasks)
-    for a in plan.assignments:
-        i = problem.task_index.get(a.task)
-        n = problem.node_index.get(a.node)
-        if i is not None and n is not None:
-            sched.replicas[i].append(Replica(n, a.start_s, a.end_s))
-    return sched

@@ -153,8 +153,7 @@ def _one_run(problem: Problem, rows: list[tuple[float, int, int]], down: dict[in
         makespan = max(makespan, stop)
         return failed_at == math.inf, stop
 
-    queue = sorted(rows)
-    for start, i, n in queue:
+    for start, i, n in rows:  # already in planned start order
         if any(p not in success for p, _ in problem.parents[i]):
             return False, makespan, cost, retries  # a parent never succeeded
         ok, t = execute(i, n, start)

@@ -183,8 +183,7 @@ def apply_scenario(workload: Workload, pool: NodePool, policy: Policy | None,
     return new_workload, new_pool, new_policy
 
 
-def diff_plans(base: Plan, changed: Plan, changed_problem: Problem | None = None) -> tuple[list[Move], list[str],
-                                                                                         list[dict[str, Any]]]:
+def diff_plans(base: Plan, changed: Plan) -> tuple[list[Move], list[str], list[dict[str, Any]]]:
     """Replicas whose node changed, tasks that appeared, and tasks now unplaceable."""
     before = {t: sorted(a.node for a in rows) for t, rows in base.by_task().items()}
     after = {t: sorted(a.node for a in rows) for t, rows in changed.by_task().items()}
@@ -221,7 +220,7 @@ def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: 
     if base.has_plan:
         opts2.preferred = base
     changed = plan_problem(changed_problem, opts2)
-    moved, appeared, unplaceable = diff_plans(base, changed, changed_problem)
+    moved, appeared, unplaceable = diff_plans(base, changed)
     return WhatIfResult(scenario=scenario, base=base, changed=changed,
                         base_metrics=plan_metrics(base_problem, base),
                         changed_metrics=plan_metrics(changed_problem, changed), moved=moved, appeared=appeared,

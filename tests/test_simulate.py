@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 
-import pytest
 
 from scheduler import plan
 from scheduler.loading import load_nodes, load_policy, load_workload

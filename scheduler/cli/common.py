@@ -43,10 +43,6 @@ class Format(str, Enum):
     json = "json"
 
 
-def _file(help_text: str) -> Any:
-    return typer.Option(..., help=help_text, exists=True, dir_okay=False, readable=True, resolve_path=False)
-
-
 WorkloadOpt = Annotated[Path, typer.Option("--workload", help="Workload file (YAML/JSON, or a WfCommons .json trace).",
                                            exists=True, dir_okay=False, readable=True)]
 NodesOpt = Annotated[Path, typer.Option("--nodes", help="Node pool file (YAML/JSON).", exists=True, dir_okay=False,

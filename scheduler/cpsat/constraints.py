@@ -21,7 +21,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .data import MAX_WEIGHT, WEIGHT_SCALE, SolverData
-from .variables import SlotVars, Variables
+from .variables import Variables
 
 
 def _is_true(x: object) -> bool:

@@ -78,7 +78,6 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
     own warm start when this finds nothing better.
     """
     t0 = time.monotonic()
-    p = data.problem
     q = data.quantum_s
     model = cp_model.CpModel()
     if data.exact_clock:
