@@ -41,8 +41,9 @@ class Timeline:
         self.times: list[float] = [0.0]
         self.used: list[int] = [0]
 
-    def earliest(self, ready: float, duration: float, gpus: int) -> float:
-        """Earliest start >= `ready` with `gpus` free slots for `duration` seconds."""
+    def earliest(self, ready: float, duration: float, gpus: int, latest: float = math.inf) -> float:
+        """Earliest start >= `ready` with `gpus` free slots for `duration` seconds; ``inf`` when
+        there is none, or none at or before `latest` (which bounds the scan)."""
         if gpus <= 0:
             return ready
         if gpus > self.cap:
@@ -66,6 +67,8 @@ class Timeline:
                 return math.inf
             j = blocked + 1
             start = times[j]
+            if start > latest:
+                return math.inf
 
     def _split(self, t: float) -> int:
         times = self.times
@@ -252,25 +255,24 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
     min_success = p.levels[i].min_success
     need_w = -math.log1p(-min(min_success, 1 - 1e-15)) if min_success is not None else 0.0
     # the best weight per spread value among candidates: what the remaining replicas could still add
-    best_w: dict[int, float] = {}
-    for c, w in zip(codes.tolist(), weights.tolist()):
-        if w > best_w.get(c, -1.0):
-            best_w[c] = w
+    code_values, code_of = np.unique(codes, return_inverse=True)
+    best_w = np.full(len(code_values), -1.0)
+    np.maximum.at(best_w, code_of, weights)
+    code_used = np.zeros(len(code_values), dtype=bool)
     have_w = sum(min(float(p.failure_weight[n]), 50.0) for n in chosen)
-    used_codes: set[int] = set()
     pref = opt.preferred.get(i) if opt.preferred else None
     mask = np.ones(len(nodes), dtype=bool)
     while len(chosen) < p.required[i] or have_w < need_w - 1e-12:
         slots_left = p.required[i] - len(chosen) - 1
-        rest_w = sum(w for c, w in best_w.items() if c not in used_codes)
         ok = mask.copy()
         if slots_left > 0 or need_w > 0:
             # after this pick, enough distinct values must remain, and min_success must stay reachable
-            n_codes_left = len(best_w) - len(used_codes) - 1
+            n_codes_left = len(code_values) - int(code_used.sum()) - 1
             if n_codes_left < slots_left:
                 ok &= False
             if need_w > 0:
-                reach = have_w + weights + (rest_w - np.array([best_w[c] for c in codes.tolist()]))
+                rest_w = float(best_w[~code_used].sum())
+                reach = have_w + weights + (rest_w - best_w[code_of])
                 ok &= reach >= need_w - 1e-12
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
@@ -284,7 +286,7 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
         b.occupy(n, start, end, task.gpus)
         b.sched.replicas[i].append(Replica(n, start, end))
         chosen.append(n)
-        used_codes.add(int(codes[k]))
+        code_used[code_of[k]] = True
         have_w += float(weights[k])
         mask &= codes != codes[k]
 
@@ -317,7 +319,8 @@ def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.n
                 continue
             if best is not None and cost[k] > best[0] + 1e-9:
                 break
-            start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus)
+            latest = sub_deadline - float(rt[k]) + EPS if sub_deadline is not None else math.inf
+            start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
             finish = start + float(rt[k])
             examined += 1
             if sub_deadline is None or finish <= sub_deadline + EPS:
@@ -348,7 +351,11 @@ def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.n
         evaluated += 1
         if evaluated > MAX_EVALS and best is not None:
             break
-        start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus)
+        # a start after the best finish minus this runtime cannot win: the scan stops there
+        latest = best[0] - float(rt[k]) + EPS if best is not None else math.inf
+        start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
+        if start == math.inf:
+            continue
         key = (start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
         if best is None or _better(key, best):
             best, best_k, best_start = key, k, start
