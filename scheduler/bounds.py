@@ -6,6 +6,12 @@
   reference-GPU-seconds, times GPUs and required replicas); the set delivers
   sum(GPUs x speed) of it per second. This holds for `duration_by_gpu` too, since
   runtime_n x speed_n >= the least such product on every node n.
+- Fastest GPUs with tails: every task whose descendants still need at least
+  θ seconds (their fastest runtimes along the longest chain) must end by
+  makespan − θ. Their replicas' work, as above, on GPUs of the speeds in the pool,
+  preemption allowed (the optimum of uniform machines: the k largest jobs on the
+  k fastest GPUs, and all jobs on all GPUs), bounds the makespan minus θ. The
+  same with heads (the least time before a task can start) in place of tails.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 With replanning, finished tasks keep their times and nothing new starts before
@@ -28,10 +34,12 @@ class Bounds:
     cost_usd: float
     critical_path: list[str]
     energy_tasks: list[str]
+    fastest_gpus_s: float = 0.0
+    fastest_gpus_tasks: list[str] | None = None
 
     @property
     def makespan_s(self) -> float:
-        return max(self.critical_path_s, self.energy_s)
+        return max(self.critical_path_s, self.energy_s, self.fastest_gpus_s)
 
 
 def compute_bounds(
@@ -109,5 +117,49 @@ def compute_bounds(
         if capacity > 0 and release_s + work / capacity > energy:
             energy, binding = release_s + work / capacity, key
     top = sorted(members.get(binding, []), reverse=True)[:10]
+    jobs = [(i, max(0, problem.required[i] - kept.get(i, 0)) * problem.tasks[i].gpus) for i in range(n)
+            if i not in finished]
+    works = {i: float(np.min(problem.runtimes(i, allowed[i]) * problem.speed[allowed[i]]))
+             for i, count in jobs if count and len(allowed[i])}
+    head = np.maximum(finish - np.where(np.isfinite(fastest), fastest, 0.0), release_s)
+    tail = np.zeros(n)
+    for i in range(n - 1, -1, -1):
+        tail[i] = max((fastest[c] + tail[c] for c, _ in problem.children[i] if c not in finished), default=0.0)
+    used = np.unique(np.concatenate([allowed[i] for i in works])) if works else np.zeros(0, dtype=np.int64)
+    speeds = np.sort(np.repeat(problem.speed[used], problem.gpus[used]))[::-1]
+    fastest_gpus, fg_tasks = 0.0, []
+    if len(speeds) and works and np.isfinite(cp):
+        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, dict(jobs), works, head, tail, release_s, speeds)
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
-                  energy_tasks=[problem.task_ids[i] for _, i in top])
+                  energy_tasks=[problem.task_ids[i] for _, i in top], fastest_gpus_s=fastest_gpus,
+                  fastest_gpus_tasks=fg_tasks)
+
+
+THRESHOLDS = 64  # head and tail values tried by the fastest-GPUs bound
+
+
+def _fastest_gpus_bound(problem: Problem, count: dict[int, int], works: dict[int, float], head: np.ndarray,
+                        tail: np.ndarray, release_s: float, speeds: np.ndarray) -> tuple[float, list[str]]:
+    """max over thresholds θ of θ + (preemptive optimum on uniform GPUs of the jobs with tail >= θ),
+    and the same over heads; jobs start no earlier than `release_s`."""
+    tasks = np.array(sorted(works), dtype=np.int64)
+    w = np.array([works[i] for i in tasks])
+    c = np.array([count[i] for i in tasks], dtype=np.int64)
+    cum_speed = np.cumsum(speeds)
+    best, best_set = 0.0, np.zeros(0, dtype=np.int64)
+    for values, offset in ((tail[tasks], 0.0), (head[tasks] - release_s, release_s)):
+        levels = np.unique(values)
+        if len(levels) > THRESHOLDS:
+            levels = np.unique(np.quantile(values, np.linspace(0, 1, THRESHOLDS), method="lower"))
+        for theta in levels:
+            sel = values >= theta
+            job_w = np.repeat(w[sel], c[sel])
+            if not len(job_w):
+                continue
+            k = min(len(job_w), len(speeds))
+            top = np.sort(job_w)[::-1][:k]
+            span = max(float(np.max(np.cumsum(top) / cum_speed[:k])), float(job_w.sum()) / float(cum_speed[-1]))
+            if offset + theta + span > best:
+                best, best_set = offset + float(theta) + span, tasks[sel]
+    names = [problem.task_ids[i] for i in best_set[np.argsort(-w[np.isin(tasks, best_set)])][:10]]
+    return best, names

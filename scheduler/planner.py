@@ -31,6 +31,7 @@ from .problem import Problem
 from .schedule import Replica, Schedule, to_plan
 
 MAX_MODEL_LITERALS = 400_000  # node literals in the exact model before candidate lists apply
+LNS_ABOVE_LITERALS = 20_000  # node literals above which windows of tasks are solved instead of the whole model
 CANDIDATES_PER_TASK = 12
 
 
@@ -52,6 +53,8 @@ class PlanOptions:
         preferred: base plan whose nodes are kept where quality is equal (stable what-if diffs).
         progress: called with solver progress (for displays).
         max_model_literals: above this, each task keeps only its best candidate nodes.
+        lns_above_literals: above this, CP-SAT improves the heuristic's plan window by window
+            (`cpsat.lns`) instead of solving the whole model (fresh plans only, no success target).
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -68,6 +71,7 @@ class PlanOptions:
     preferred: Plan | None = None
     progress: Callable[..., None] | None = None
     max_model_literals: int = MAX_MODEL_LITERALS
+    lns_above_literals: int = LNS_ABOVE_LITERALS
 
 
 def plan(
@@ -136,6 +140,18 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
             allowed = _candidate_lists(problem, ctx, heur)
             notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                          f"({size} node literals in full)")
+    if opts.engine != "heuristic" and _use_lns(ctx, opts, size) and heur in candidates:
+        from .cpsat.lns import improve
+
+        better, stats = improve(problem, heur, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
+                                time_limit_s=opts.time_limit_s - (time.monotonic() - t0), seed=opts.seed,
+                                workers=opts.workers, progress=opts.progress)
+        notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
+                     f"({stats.windows} windows, {stats.improved} improvements)")
+        if better is not heur:
+            candidates.append(better)
+            engine = "cp-sat"
+    elif opts.engine != "heuristic":
         horizon_s = _horizon(problem, ctx, heur, opts)
         data = build_data(problem, allowed, horizon_s=horizon_s, release_s=opts.release_s,
                           fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in ctx.fixed.items()},
@@ -244,6 +260,13 @@ def _check_options(opts: PlanOptions) -> None:
         raise ValueError("engine must be auto, cpsat or heuristic")
 
 
+def _use_lns(ctx: _Context, opts: PlanOptions, size: int) -> bool:
+    """Windows instead of the whole model: a large fresh plan (replanning and stable what-if diffs
+    keep the whole model, which knows kept replicas and preferred nodes)."""
+    return (size > opts.lns_above_literals and opts.success_target is None and not ctx.fixed and not ctx.finished
+            and ctx.preferred is None and opts.release_s == 0 and not opts.banned_nodes)
+
+
 def _meets_deadline(s: Schedule, opts: PlanOptions) -> bool:
     return opts.deadline_s is None or s.makespan() <= opts.deadline_s + 1e-6
 
@@ -324,15 +347,21 @@ def _deadline_reason(bounds: Bounds, deadline_s: float, proved: bool = False) ->
         return InfeasibleReason(rule="deadline", tasks=bounds.critical_path,
                                 message=f"the solver proved that no plan finishes within {deadline_s:g} s with "
                                         f"the GPUs available (lower bound without capacity: {bounds.makespan_s:.1f} s)")
-    if bounds.critical_path_s >= bounds.energy_s:
+    if bounds.critical_path_s >= max(bounds.energy_s, bounds.fastest_gpus_s):
         path = bounds.critical_path
         shown = " -> ".join(path if len(path) <= 8 else [*path[:3], "...", *path[-3:]])
         return InfeasibleReason(rule="deadline", tasks=path,
                                 message=f"deadline {deadline_s:g} s is below the critical path {shown}, which needs "
                                         f"{bounds.critical_path_s:.1f} s on the fastest eligible nodes")
-    return InfeasibleReason(rule="deadline", tasks=bounds.energy_tasks,
-                            message=f"deadline {deadline_s:g} s is below {bounds.energy_s:.1f} s, the least time the "
-                                    f"eligible GPUs need for the work")
+    if bounds.energy_s >= bounds.fastest_gpus_s:
+        return InfeasibleReason(rule="deadline", tasks=bounds.energy_tasks,
+                                message=f"deadline {deadline_s:g} s is below {bounds.energy_s:.1f} s, the least time "
+                                        f"the eligible GPUs need for the work")
+    tasks = bounds.fastest_gpus_tasks or []
+    return InfeasibleReason(rule="deadline", tasks=tasks,
+                            message=f"deadline {deadline_s:g} s is below {bounds.fastest_gpus_s:.1f} s: even on the "
+                                    f"fastest GPUs, {', '.join(tasks[:3])}{' ...' if len(tasks) > 3 else ''} and what "
+                                    f"must run before or after them need that long")
 
 
 def _infeasible(problem: Problem, opts: PlanOptions, reasons: list[InfeasibleReason], bounds: Bounds,

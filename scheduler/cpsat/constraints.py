@@ -93,8 +93,10 @@ def add_capacity(model: cp_model.CpModel, data: SolverData, v: Variables) -> Non
 
 
 def add_makespan(model: cp_model.CpModel, data: SolverData, v: Variables, deadline: int | None) -> None:
-    for sv in v.slots:
-        model.Add(v.makespan >= sv.end).OnlyEnforceIf(_lits(sv.present))
+    """makespan >= every present slot's end (plus its task's `tail`); makespan <= deadline."""
+    for k, sv in enumerate(v.slots):
+        tail = int(data.tail[data.slots[k].task]) if data.tail is not None else 0
+        model.Add(v.makespan >= sv.end + tail).OnlyEnforceIf(_lits(sv.present))
     if deadline is not None:
         model.Add(v.makespan <= deadline)
 

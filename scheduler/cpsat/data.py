@@ -51,6 +51,7 @@ class SolverData:
     exact_clock: bool
     weight: np.ndarray  # failure weight per node, scaled to ints (rounded down)
     solved_tasks: list[int] = field(default_factory=list)  # tasks with at least one variable slot
+    tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (windows)
 
     def units(self, seconds: float) -> int:
         return math.ceil(seconds / self.quantum_s - 1e-9)
@@ -83,14 +84,7 @@ def build_data(
     fixed = fixed or {}
     finished = finished or set()
     n_rep = sum(problem.required) + sum(len(v) for v in fixed.values())
-    q = quantum_s if quantum_s is not None else choose_quantum(horizon_s, n_rep)
-    if quantum_s is None:
-        # a coarser clock on which every runtime and transfer is whole is exact and easier to search
-        for coarse in EXACT_QUANTA:
-            if coarse > q and _runtimes_exact(problem, allowed, coarse) and _transfers_exact(problem, coarse) \
-                    and abs(release_s / coarse - round(release_s / coarse)) < 1e-9 and horizon_s / coarse < 1e9:
-                q = coarse
-                break
+    q = quantum_s if quantum_s is not None else clock_quantum(problem, allowed, horizon_s, n_rep, release_s)
     exact = all(abs(t / q - round(t / q)) < 1e-6 for reps in fixed.values() for _, a, b in reps for t in (a, b))
     slots: list[Slot] = []
     task_slots: list[list[int]] = [[] for _ in range(problem.n_tasks)]
@@ -131,6 +125,18 @@ def build_data(
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
     return data
+
+
+def clock_quantum(problem: Problem, allowed: list[np.ndarray], horizon_s: float, n_replicas: int,
+                  release_s: float = 0.0) -> float:
+    """The solver's clock: `choose_quantum`, or a coarser one on which every runtime and transfer
+    is whole (exact, and easier to search)."""
+    q = choose_quantum(horizon_s, n_replicas)
+    for coarse in EXACT_QUANTA:
+        if coarse > q and _runtimes_exact(problem, allowed, coarse) and _transfers_exact(problem, coarse) \
+                and abs(release_s / coarse - round(release_s / coarse)) < 1e-9 and horizon_s / coarse < 1e9:
+            return coarse
+    return q
 
 
 def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: list[tuple[int, float, float]],

@@ -43,6 +43,7 @@ class CpSettings:
     seed: int = 0
     preferred: dict[int, set[int]] | None = None
     progress: Callable[[Progress], None] | None = None
+    tiebreak: bool = True  # a second phase for the secondary objective
 
 
 @dataclass
@@ -111,7 +112,8 @@ def solve_cpsat(data: SolverData, hint: Schedule | None, settings: CpSettings, m
     else:
         model.Minimize(cost)
         scale = 1.0 / COST_SCALE
-    has_tiebreak = bool(settings.preferred) or (primary_is_makespan and _any_price(data)) or not primary_is_makespan
+    has_tiebreak = settings.tiebreak and (bool(settings.preferred) or (primary_is_makespan and _any_price(data))
+                                          or not primary_is_makespan)
     t1 = budget * (0.75 if has_tiebreak else 1.0)
     solver = _solver(settings, t1, stats["variables"])
     status = solver.Solve(model, _Callback("objective", scale, t0, settings.progress))
