@@ -164,11 +164,12 @@ def instances(draw):
             Policy.model_validate(policy), draw(st.sampled_from(list(Objective))))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances())
-def test_random_instances(inst) -> None:
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.booleans())
+def test_random_instances(inst, windows: bool) -> None:
     wl, pool, pol, objective = inst
-    p = plan(wl, pool, pol, objective=objective, time_limit_s=1.0)
+    # windows: the large-model path (rolling CP-SAT windows around the heuristic's plan), forced
+    p = plan(wl, pool, pol, objective=objective, time_limit_s=1.0, lns_above_literals=0 if windows else 10**9)
     if not p.has_plan:
         assert p.status == PlanStatus.INFEASIBLE and p.unplaceable
         return
@@ -179,3 +180,23 @@ def test_random_instances(inst) -> None:
     warm = ((p.heuristic_cost_usd, p.heuristic_makespan_s) if objective == Objective.COST
             else (p.heuristic_makespan_s, p.heuristic_cost_usd))
     assert key[0] <= warm[0] + 1e-6
+
+
+def test_windows_improve_a_trace_and_stay_valid() -> None:
+    from benchmarks import ROOT
+    from benchmarks.datasets import wf_traces, wf_workload
+    from scheduler.generate import generate_pool
+    from scheduler.loading import load_policy
+
+    wl = wf_workload(next(f for f in wf_traces() if "hep-1seq" in f.stem))  # epigenomics, 41 tasks
+    pool = NodePool.model_validate(generate_pool(12, seed=11, links=False))
+    pol = load_policy(ROOT / "policies" / "default.yaml")
+    for objective in Objective:
+        p = plan(wl, pool, pol, objective=objective, time_limit_s=5, lns_above_literals=0)
+        assert any("windows" in m for m in p.messages or [])
+        report = verify_plan(p, wl, pool, pol)
+        assert report.ok, report.violations
+        if objective == Objective.MAKESPAN:
+            assert p.makespan_s < p.heuristic_makespan_s - 0.1  # 48.4 s -> 47.9 s when measured
+        else:
+            assert p.cost_usd <= p.heuristic_cost_usd + 1e-9

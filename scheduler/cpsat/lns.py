@@ -32,9 +32,9 @@ from ..schedule import Replica, Schedule
 from .data import build_data, clock_quantum
 from .solve import CpSettings, Progress, solve_cpsat
 
-WINDOW_LITERALS = int(__import__("os").environ.get("WL", "3000"))  # node literals in the first window's model; adapts to how the solves go
+WINDOW_LITERALS = 3_000  # node literals in the first window's model; adapts to how the solves go
 MIN_WINDOW_LITERALS, MAX_WINDOW_LITERALS = 600, 20_000
-WINDOW_SECONDS = float(__import__("os").environ.get("WS", "2.0"))  # the most one window's solve may take
+WINDOW_SECONDS = 2.0  # the most one window's solve may take
 
 
 @dataclass
@@ -76,8 +76,6 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
             candidate, solved_fully = _solve_window(problem, best, allowed, order[:position], window, q, tail_s,
                                                     objective, deadline_s, min(WINDOW_SECONDS, remaining() - 0.1),
                                                     seed + stats.windows, workers)
-            import os
-            if os.environ.get("LNS_DEBUG"): print("win", position, len(window), literals, solved_fully, None if candidate is None else _key(problem, candidate, objective, deadline_s), round(time.monotonic()-t0,2))
             literals = int(min(MAX_WINDOW_LITERALS, literals * 1.25)) if solved_fully else \
                 int(max(MIN_WINDOW_LITERALS, literals * 0.8))
             if candidate is not None:
