@@ -29,6 +29,7 @@ MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
 MAX_EVALS = 16  # exact insertion searches per replica choice (beyond the best append position)
 LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
 SHORTLIST = 512
+REFINE_ROUNDS = 3  # cost mode: re-derive sub-deadlines from the cheapest schedule so far
 
 
 class Timeline:
@@ -443,14 +444,34 @@ def sub_deadlines_from(schedule: Schedule, deadline_s: float) -> np.ndarray:
     return np.array([max((r.end for r in reps), default=0.0) * scale for reps in schedule.replicas])
 
 
+def latest_finishes(problem: Problem, schedule: Schedule, deadline_s: float) -> np.ndarray:
+    """Per-task latest finish times that still let every descendant, at its runtime and transfers
+    in `schedule`, end by the deadline (a backward pass; GPU contention left aside)."""
+    n = problem.n_tasks
+    latest = np.full(n, float(deadline_s))
+    for i in range(n - 1, -1, -1):
+        for c, data in problem.children[i]:
+            reps_c = schedule.replicas[c]
+            if not reps_c:
+                continue
+            rc = min(reps_c, key=lambda r: r.end)
+            transfer = 0.0
+            if data > 0 and schedule.replicas[i]:
+                src = min(schedule.replicas[i], key=lambda r: r.end).node
+                transfer = float(problem.transfers_from(src, data, np.array([rc.node]))[0])
+            latest[i] = min(latest[i], latest[c] - (rc.end - rc.start) - transfer)
+    return latest
+
+
 def heuristic_schedule(problem: Problem, options: Options | None = None) -> Schedule:
     """The heuristic's best schedule for `options.objective`.
 
     For ``cost`` with a deadline, a makespan-first schedule gives each task a
-    sub-deadline (its finish stretched to the deadline) and every replica takes
-    the cheapest node that meets it; without a deadline every replica takes its
-    cheapest node. The cheaper of that and the makespan-first schedule that
-    meets the deadline wins.
+    sub-deadline and every replica takes the cheapest node that meets it; three
+    sets of sub-deadlines are tried: finishes stretched to the deadline, the latest
+    finishes its descendants allow (`latest_finishes`), and halfway between. Without
+    a deadline every replica takes its cheapest node. The cheapest of these and the
+    makespan-first schedule that meets the deadline wins.
 
     Raises:
         Infeasible: see `list_schedule`.
@@ -462,7 +483,21 @@ def heuristic_schedule(problem: Problem, options: Options | None = None) -> Sche
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
         return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))
-    cheap = list_schedule(problem, opt, sub_deadlines_from(fast, opt.deadline_s))
-    meeting = [s for s in (cheap, fast) if s.makespan() <= opt.deadline_s + 1e-6]
+    stretched = sub_deadlines_from(fast, opt.deadline_s)
+    latest = np.maximum(latest_finishes(problem, fast, opt.deadline_s), stretched)
+    tries = [list_schedule(problem, opt, stretched)]
+    if np.any(latest > stretched + EPS):
+        # slack off the critical path: every task may end as late as its descendants allow
+        tries += [list_schedule(problem, opt, latest), list_schedule(problem, opt, (stretched + latest) / 2)]
+    meeting = [s for s in (*tries, fast) if s.makespan() <= opt.deadline_s + 1e-6]
+    for _ in range(REFINE_ROUNDS if meeting else 0):
+        # the cheapest schedule so far has its own (slower) runtimes: its latest finishes leave
+        # other tasks the slack that is truly left
+        base = min(meeting, key=lambda s: s.key(problem, Objective.COST))
+        again = list_schedule(problem, opt, latest_finishes(problem, base, opt.deadline_s))
+        if again.makespan() > opt.deadline_s + 1e-6 or again.key(problem, Objective.COST) >= \
+                base.key(problem, Objective.COST):
+            break
+        meeting.append(again)
     pool = meeting or [fast]
     return min(pool, key=lambda s: s.key(problem, Objective.COST))

@@ -152,6 +152,8 @@ class SolveProgress:
     def __call__(self, event: Any) -> None:
         if event.phase == "objective":
             self.best, self.bound = event.objective, event.bound
+        elif event.phase == "lns":  # windows of a large model: a better plan, no bound of the solver's
+            self.best = event.objective
 
     def __enter__(self) -> SolveProgress:
         if stderr.is_terminal:
