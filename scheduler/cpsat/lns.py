@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import Infeasible
-from ..heuristic import Options, heuristic_schedule
+from ..heuristic import Options, heuristic_schedule, latest_finishes
 from ..model import Objective
 from ..problem import Problem
 from ..schedule import Replica, Schedule
@@ -143,6 +143,10 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
     horizon_s = max(best.makespan(), deadline_s or 0.0)
     data = build_data(problem, allowed, horizon_s=horizon_s * 1.05 + 10 * q, release_s=cut_s, fixed=fixed,
                       finished=finished, quantum_s=q)
+    if objective == Objective.COST and deadline_s is not None:
+        # each window task ends by the latest finish the incumbent's later tasks allow, so the
+        # completion keeps the slack it had
+        tail_s = np.maximum(tail_s, deadline_s - latest_finishes(problem, best, deadline_s))
     data.tail = np.floor(tail_s / q + 1e-9).astype(np.int64)
     hint = Schedule.empty(problem.n_tasks)
     for i in window:
