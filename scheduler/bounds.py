@@ -86,22 +86,26 @@ def compute_bounds(
     groups: dict[bytes, tuple[np.ndarray, float]] = {}
     members: dict[bytes, list[tuple[float, int]]] = {}
     cost = 0.0
+    works: dict[int, float] = {}  # per task with GPU work left: reference-GPU-seconds per GPU and replica
+    jobs: dict[int, int] = {}  # its GPUs x replicas still to run
     for i in range(n):
         if i in finished:
             continue
         nodes = allowed[i]
         need = max(0, problem.required[i] - kept.get(i, 0))
+        g = problem.tasks[i].gpus
+        if need and g and len(nodes):
+            # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
+            works[i] = float(np.min(problem.runtimes(i, nodes) * problem.speed[nodes]))
+            jobs[i] = need * g
         if len(nodes) < need or need == 0:
             if need and len(nodes) < need:
                 cost = np.inf
             continue
-        runtimes = problem.runtimes(i, nodes)
         cost += float(np.sum(np.sort(problem.costs(i, nodes))[:need]))
-        g = problem.tasks[i].gpus
         if g == 0:
             continue
-        # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
-        work = g * need * float(np.min(runtimes * problem.speed[nodes]))
+        work = g * need * works[i]
         mask = np.zeros(problem.n_nodes, dtype=bool)
         mask[nodes] = True
         key = np.packbits(mask).tobytes()
@@ -117,22 +121,28 @@ def compute_bounds(
         if capacity > 0 and release_s + work / capacity > energy:
             energy, binding = release_s + work / capacity, key
     top = sorted(members.get(binding, []), reverse=True)[:10]
-    jobs = [(i, max(0, problem.required[i] - kept.get(i, 0)) * problem.tasks[i].gpus) for i in range(n)
-            if i not in finished]
-    works = {i: float(np.min(problem.runtimes(i, allowed[i]) * problem.speed[allowed[i]]))
-             for i, count in jobs if count and len(allowed[i])}
     head = np.maximum(finish - np.where(np.isfinite(fastest), fastest, 0.0), release_s)
-    tail = np.zeros(n)
-    for i in range(n - 1, -1, -1):
-        tail[i] = max((fastest[c] + tail[c] for c, _ in problem.children[i] if c not in finished), default=0.0)
-    used = np.unique(np.concatenate([allowed[i] for i in works])) if works else np.zeros(0, dtype=np.int64)
+    tail = tails(problem, fastest, skip=set(finished))
+    used = np.zeros(problem.n_nodes, dtype=bool)
+    for nodes in {id(allowed[i]): allowed[i] for i in works}.values():  # tasks share cached eligibility arrays
+        used[nodes] = True
     speeds = np.sort(np.repeat(problem.speed[used], problem.gpus[used]))[::-1]
     fastest_gpus, fg_tasks = 0.0, []
     if len(speeds) and works and np.isfinite(cp):
-        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, dict(jobs), works, head, tail, release_s, speeds)
+        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, jobs, works, head, tail, release_s, speeds)
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
                   energy_tasks=[problem.task_ids[i] for _, i in top], fastest_gpus_s=fastest_gpus,
                   fastest_gpus_tasks=fg_tasks)
+
+
+def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None) -> np.ndarray:
+    """Per task, the longest chain of its descendants' `runtime_s` after it (transfers free);
+    tasks in `skip` (finished) add nothing."""
+    skip = skip or set()
+    out = np.zeros(problem.n_tasks)
+    for i in range(problem.n_tasks - 1, -1, -1):
+        out[i] = max((runtime_s[c] + out[c] for c, _ in problem.children[i] if c not in skip), default=0.0)
+    return out
 
 
 THRESHOLDS = 64  # head and tail values tried by the fastest-GPUs bound
