@@ -146,7 +146,6 @@ class _Builder:
                 end = r.end if self.q is None else math.ceil(r.end * self.scale - 1e-9)
                 self.sched.replicas[i].append(Replica(r.node, start, end))
                 self.occupy(r.node, start, end, problem.tasks[i].gpus)
-        self.sched.fixed = set(opt.finished)
 
     def timeline(self, n: int) -> Timeline:
         tl = self.timelines.get(n)

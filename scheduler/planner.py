@@ -169,7 +169,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         cp_status = out.status
         cp_bounds = (out.makespan_bound_s, out.cost_bound_usd)
         if out.schedule is not None:
-            exact = _to_seconds(problem, out.schedule, data.quantum_s)
+            exact = out.schedule.in_seconds(problem, data.quantum_s)
             exact = retime(problem, exact, heur_opts)
             if _meets_deadline(exact, opts):
                 candidates.append(exact)
@@ -269,15 +269,6 @@ def _use_lns(ctx: _Context, opts: PlanOptions, size: int) -> bool:
 
 def _meets_deadline(s: Schedule, opts: PlanOptions) -> bool:
     return opts.deadline_s is None or s.makespan() <= opts.deadline_s + 1e-6
-
-
-def _to_seconds(problem: Problem, sched: Schedule, quantum_s: float) -> Schedule:
-    out = Schedule.empty(problem.n_tasks)
-    for i, reps in enumerate(sched.replicas):
-        for r in reps:
-            start = r.start * quantum_s
-            out.replicas[i].append(Replica(r.node, start, start + problem.runtime(i, r.node)))
-    return out
 
 
 def _horizon(problem: Problem, ctx: _Context, heur: Schedule, opts: PlanOptions) -> float:

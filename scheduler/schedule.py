@@ -10,7 +10,7 @@ multiplies each task's 1 - prod(1 - reputation).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .model import Assignment, Objective, Plan, PlanStatus, Unplaceable
 from .problem import Problem
@@ -25,14 +25,23 @@ class Replica:
 
 @dataclass
 class Schedule:
-    """Replicas per task index; `fixed` marks tasks whose replicas must not change."""
+    """Replicas per task index."""
 
     replicas: list[list[Replica]]
-    fixed: set[int] = field(default_factory=set)
 
     @classmethod
     def empty(cls, n_tasks: int) -> Schedule:
         return cls(replicas=[[] for _ in range(n_tasks)])
+
+    def in_seconds(self, problem: Problem, quantum_s: float) -> Schedule:
+        """This schedule on a clock of `quantum_s` seconds per unit, in exact seconds: same starts,
+        each replica's exact runtime (never longer than its rounded-up runtime on the clock)."""
+        out = Schedule.empty(len(self.replicas))
+        for i, reps in enumerate(self.replicas):
+            for r in reps:
+                start = r.start * quantum_s
+                out.replicas[i].append(Replica(r.node, start, start + problem.runtime(i, r.node)))
+        return out
 
     @property
     def complete(self) -> bool:

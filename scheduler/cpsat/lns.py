@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..bounds import tails
 from ..errors import Infeasible
 from ..heuristic import Options, heuristic_schedule, latest_finishes
 from ..model import Objective
@@ -41,8 +42,6 @@ WINDOW_SECONDS = 2.0  # the most one window's solve may take
 class LnsStats:
     windows: int = 0
     improved: int = 0
-    passes: int = 0
-    history: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, objective) per improvement
 
 
 def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *, objective: Objective,
@@ -58,7 +57,8 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
     best, best_key = incumbent, _key(problem, incumbent, objective, deadline_s)
     n_rep = sum(problem.required)
     q = clock_quantum(problem, allowed, max(incumbent.makespan(), 1e-9), n_rep)
-    tail_s = _tails(problem, allowed)
+    tail_s = tails(problem, np.array([float(problem.runtimes(i, a).min()) if len(a) else 0.0
+                                      for i, a in enumerate(allowed)]))
     literals = WINDOW_LITERALS
     sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
 
@@ -66,7 +66,6 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
         return time_limit_s - (time.monotonic() - t0)
 
     while remaining() > 0.2:
-        stats.passes += 1
         improved_in_pass = False
         position = 0
         while position < problem.n_tasks and remaining() > 0.2:
@@ -84,7 +83,6 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
                     best, best_key = candidate, key
                     stats.improved += 1
                     improved_in_pass = True
-                    stats.history.append((time.monotonic() - t0, best_key[1]))
                     if progress is not None:
                         progress(Progress("lns", best_key[1], None, time.monotonic() - t0))
             position += max(1, len(window) // 2)
@@ -99,15 +97,6 @@ def _key(problem: Problem, s: Schedule, objective: Objective, deadline_s: float 
     if objective == Objective.MAKESPAN:
         return late, round(s.makespan(), 9), round(s.cost(problem), 9)
     return late, round(s.cost(problem), 9), round(s.makespan(), 9)
-
-
-def _tails(problem: Problem, allowed: list[np.ndarray]) -> np.ndarray:
-    """Per task, the longest chain of descendants' fastest runtimes after it (no transfers)."""
-    fastest = np.array([float(problem.runtimes(i, a).min()) if len(a) else 0.0 for i, a in enumerate(allowed)])
-    tail = np.zeros(problem.n_tasks)
-    for i in range(problem.n_tasks - 1, -1, -1):
-        tail[i] = max((fastest[c] + tail[c] for c, _ in problem.children[i]), default=0.0)
-    return tail
 
 
 def _start_order(s: Schedule) -> list[int]:
@@ -157,14 +146,11 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
     out = solve_cpsat(data, hint, settings)
     if out.schedule is None:
         return None, False
-    keep: dict[int, list[Replica]] = {i: list(best.replicas[i]) for i in before}
-    for i in window:
-        keep[i] = [Replica(r.node, r.start * q, r.start * q + problem.runtime(i, r.node))
-                   for r in out.schedule.replicas[i]]
+    placed = out.schedule.in_seconds(problem, q)
+    keep = {i: list(best.replicas[i]) for i in before} | {i: placed.replicas[i] for i in window}
     opts = Options(objective=objective, deadline_s=deadline_s, fixed=keep, finished=set(keep))
     try:
         complete = heuristic_schedule(problem, opts)
     except Infeasible:
         return None, out.status == "optimal"
-    complete.fixed = set()
     return complete, out.status == "optimal"
