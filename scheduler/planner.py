@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bounds import Bounds, compute_bounds
+from .cost_bound import deadline_cost_bound
 from .errors import Infeasible, InfeasibleReason
 from .heuristic import Options, heuristic_schedule, retime
 from .model import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Unplaceable, Workload
@@ -33,6 +34,7 @@ from .schedule import Replica, Schedule, to_plan
 MAX_MODEL_LITERALS = 400_000  # node literals in the exact model before candidate lists apply
 LNS_ABOVE_LITERALS = 20_000  # node literals above which windows of tasks are solved instead of the whole model
 CANDIDATES_PER_TASK = 12
+COST_BOUND_SHARE, COST_BOUND_MAX_S = 0.1, 2.0  # of the time limit, for the deadline-aware cost bound
 
 
 @dataclass
@@ -128,6 +130,13 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         candidates.append(heur)
     heur_value = heur.key(problem, opts.objective)
 
+    deadline_cost_lb = None
+    if opts.objective == Objective.COST and opts.deadline_s is not None:
+        deadline_cost_lb = deadline_cost_bound(
+            problem, ctx.allowed, opts.deadline_s, release_s=opts.release_s, finished_end_s=ctx.finished_end,
+            fixed_replicas={i: len(r) for i, r in ctx.fixed.items()},
+            time_limit_s=min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
+
     cp_status, cp_bounds = None, (None, None)
     engine = "heuristic"
     if opts.engine != "heuristic":
@@ -195,7 +204,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
     if cp_bounds[0] is not None:
         lb = max(lb, cp_bounds[0])
     lb = min(lb, best.makespan())
-    cost_lb = bounds.cost_usd + ctx.fixed_cost()
+    cost_lb = max(bounds.cost_usd, deadline_cost_lb or 0.0) + ctx.fixed_cost()
     if cp_bounds[1] is not None:
         cost_lb = max(cost_lb, cp_bounds[1] + ctx.fixed_cost())
     cost_lb = min(cost_lb, best.cost(problem))

@@ -16,6 +16,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import pytest
 import yaml
+from hypothesis import strategies as st
+
+from scheduler.model import NodePool, Objective, Policy, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SCHEDULER_SHARED", ROOT.parent / "shared"))
@@ -135,3 +138,34 @@ def busiest_node(plan) -> str:
     for a in plan.assignments:
         load[a.node] = load.get(a.node, 0.0) + a.end_s - a.start_s
     return max(load, key=load.get)
+
+
+@st.composite
+def instances(draw):
+    n_nodes = draw(st.integers(1, 5))
+    nodes = []
+    for k in range(n_nodes):
+        nodes.append({"id": f"n{k}", "operator": f"op{draw(st.integers(0, 2))}", "gpus": draw(st.integers(1, 4)),
+                      "gpu_memory_gb": 80, "speed": draw(st.sampled_from([0.5, 1.0, 2.0])),
+                      "price_per_gpu_hour": draw(st.sampled_from([0.0, 0.5, 2.0])),
+                      "tee": draw(st.sampled_from([[], ["tdx"]])), "attested": True,
+                      "reputation": draw(st.sampled_from([0.8, 0.95, 0.99])),
+                      "bandwidth_gbps": draw(st.sampled_from([1.0, 10.0])),
+                      "region": draw(st.sampled_from(["eu", "us"]))})
+    links = draw(st.sampled_from([[], [{"regions": ["eu", "us"], "bandwidth_gbps": 0.5}],
+                                  [{"regions": ["eu", "eu"], "bandwidth_gbps": 50}]]))
+    n_tasks = draw(st.integers(1, 7))
+    tasks = []
+    for k in range(n_tasks):
+        deps = draw(st.lists(st.integers(0, max(0, k - 1)), max_size=2, unique=True)) if k else []
+        tasks.append({"id": f"t{k}", "duration_s": draw(st.sampled_from([5.0, 12.5, 30.0, 61.3])),
+                      "gpus": draw(st.integers(0, 2)), "replicas": draw(st.integers(1, 2)),
+                      "sensitivity": draw(st.sampled_from(["public", "public", "secure"])),
+                      "depends_on": [{"task": f"t{d}", "data_gb": draw(st.sampled_from([0.0, 1.0, 7.3]))}
+                                     for d in deps]})
+    policy = {"default_level": "public", "levels": [
+        {"name": "public"},
+        {"name": "secure", "tee": ["tdx"], "spread": draw(st.sampled_from(["node", "operator"])),
+         "min_success": draw(st.sampled_from([None, 0.99]))}]}
+    return (Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes, "links": links}),
+            Policy.model_validate(policy), draw(st.sampled_from(list(Objective))))
