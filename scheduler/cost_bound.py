@@ -24,6 +24,7 @@ bound. GPU-less tasks cost nothing and are left out.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,6 +37,16 @@ CUTS_PER_ROUND = 50
 SAFETY = 1e-6  # relative slack for the solver's tolerances
 
 
+@dataclass
+class CostBound:
+    """The bound, and per node the price of its GPU time in the relaxation (USD per GPU-second,
+    the capacity row's dual value): what one more GPU-second of that node before the deadline
+    would save. Nodes whose capacity does not bind price at zero."""
+
+    cost_usd: float
+    congestion_usd_per_gpu_s: np.ndarray
+
+
 def deadline_cost_bound(
     problem: Problem,
     allowed: list[np.ndarray],
@@ -45,7 +56,7 @@ def deadline_cost_bound(
     finished_end_s: dict[int, float] | None = None,
     fixed_replicas: dict[int, int] | None = None,
     time_limit_s: float = 1.0,
-) -> float | None:
+) -> CostBound | None:
     """USD that the new replicas of any plan ending by `deadline_s` cost at least.
 
     `finished_end_s` maps finished tasks to the earliest end of their replicas; `fixed_replicas`
@@ -100,20 +111,21 @@ def deadline_cost_bound(
         if single:
             chain_terms[i] = terms
     span = limit_s - release_s
+    capacity_rows = {}
     for node, items in load.items():
-        row = solver.Constraint(0.0, float(problem.gpus[node]) * span)
+        row = capacity_rows[node] = solver.Constraint(0.0, float(problem.gpus[node]) * span)
         for x, w in items:
             row.SetCoefficient(x, w)
     objective.SetMinimization()
 
     value = None
     seen: set[tuple[int, ...]] = set()
-    for _ in range(MAX_ROUNDS):
+    for rounds_left in range(MAX_ROUNDS - 1, -1, -1):
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             return None
         value = objective.Value()
-        if time.monotonic() - t0 > time_limit_s:
-            break
+        if not rounds_left or time.monotonic() - t0 > time_limit_s:
+            break  # the last thing done is a solve: values and duals are current
         runtime_now = fastest.copy()
         for i, terms in chain_terms.items():
             runtime_now[i] = sum(r * x.solution_value() for x, r in terms)
@@ -133,7 +145,12 @@ def deadline_cost_bound(
                 break
         if not added:
             break
-    return None if value is None else max(0.0, value * (1 - SAFETY))
+    if value is None:
+        return None
+    congestion = np.zeros(problem.n_nodes)
+    for node, row in capacity_rows.items():
+        congestion[node] = max(0.0, -row.dual_value())
+    return CostBound(cost_usd=max(0.0, value * (1 - SAFETY)), congestion_usd_per_gpu_s=congestion)
 
 
 def _heads(problem: Problem, runtime_s: np.ndarray, release_s: float, finished: dict[int, float]) -> np.ndarray:

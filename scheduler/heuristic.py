@@ -104,6 +104,9 @@ class Options:
         banned: node indices that must not receive new replicas.
         candidates: per task index, the only nodes to consider (large instances).
         preferred: per task index, nodes of a base plan, chosen at equal quality (stability).
+        congestion_usd_per_gpu_s: cost mode: per node, a price added to its GPU time when
+            choosing (nodes the work cannot all fit on before the deadline cost more than their
+            price); the schedule's cost stays the true one.
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -116,6 +119,7 @@ class Options:
     candidates: dict[int, np.ndarray] | None = None
     preferred: dict[int, set[int]] | None = None
     finished: set[int] = field(default_factory=set)
+    congestion_usd_per_gpu_s: np.ndarray | None = None
 
 
 class _Builder:
@@ -250,6 +254,8 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
     ready = b.ready(i, nodes)
     rt = b.runtimes(i, nodes)
     cost = p.costs(i, nodes)
+    if opt.congestion_usd_per_gpu_s is not None:
+        cost = cost + opt.congestion_usd_per_gpu_s[nodes] * task.gpus * p.runtimes(i, nodes)
     codes = codes_all[nodes]
     weights = np.minimum(p.failure_weight[nodes], 50.0)
     min_success = p.levels[i].min_success

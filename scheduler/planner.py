@@ -130,12 +130,19 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         candidates.append(heur)
     heur_value = heur.key(problem, opts.objective)
 
-    deadline_cost_lb = None
+    deadline_cost = None
     if opts.objective == Objective.COST and opts.deadline_s is not None:
-        deadline_cost_lb = deadline_cost_bound(
+        deadline_cost = deadline_cost_bound(
             problem, ctx.allowed, opts.deadline_s, release_s=opts.release_s, finished_end_s=ctx.finished_end,
             fixed_replicas={i: len(r) for i, r in ctx.fixed.items()},
             time_limit_s=min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
+        if deadline_cost is not None and np.any(deadline_cost.congestion_usd_per_gpu_s > 0):
+            # the same heuristic with the relaxation's price on congested nodes' time
+            priced = heuristic_schedule(problem, Options(**{
+                **heur_opts.__dict__, "congestion_usd_per_gpu_s": deadline_cost.congestion_usd_per_gpu_s}))
+            if _meets_deadline(priced, opts) and (not candidates or priced.key(problem, opts.objective) < heur_value):
+                heur, heur_value = priced, priced.key(problem, opts.objective)
+                candidates = [heur]
 
     cp_status, cp_bounds = None, (None, None)
     engine = "heuristic"
@@ -204,7 +211,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
     if cp_bounds[0] is not None:
         lb = max(lb, cp_bounds[0])
     lb = min(lb, best.makespan())
-    cost_lb = max(bounds.cost_usd, deadline_cost_lb or 0.0) + ctx.fixed_cost()
+    cost_lb = max(bounds.cost_usd, deadline_cost.cost_usd if deadline_cost else 0.0) + ctx.fixed_cost()
     if cp_bounds[1] is not None:
         cost_lb = max(cost_lb, cp_bounds[1] + ctx.fixed_cost())
     cost_lb = min(cost_lb, best.cost(problem))

@@ -26,7 +26,8 @@ def _pool() -> NodePool:
 
 def _bound(wl: Workload, deadline_s: float) -> float | None:
     problem = Problem(wl, _pool(), None)
-    return deadline_cost_bound(problem, [problem.eligible(i) for i in range(problem.n_tasks)], deadline_s)
+    out = deadline_cost_bound(problem, [problem.eligible(i) for i in range(problem.n_tasks)], deadline_s)
+    return None if out is None else out.cost_usd
 
 
 def test_capacity_of_the_cheap_node_within_the_deadline():
@@ -60,7 +61,7 @@ def test_replanning_counts_only_new_replicas():
     problem = Problem(wl, _pool(), None)
     allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
     bound = deadline_cost_bound(problem, allowed, 190, release_s=100, finished_end_s={0: 100.0})
-    assert bound == pytest.approx(200 / 3600, rel=1e-5)
+    assert bound is not None and bound.cost_usd == pytest.approx(200 / 3600, rel=1e-5)
 
 
 def test_no_bound_without_a_plan_in_time():
@@ -77,8 +78,9 @@ def test_never_above_the_cost_of_a_plan_that_meets_the_deadline(inst, stretch: f
         return
     deadline = fast.makespan_s * stretch
     problem = Problem(wl, pool, pol)
-    bound = deadline_cost_bound(problem, [problem.eligible(i) for i in range(problem.n_tasks)], deadline)
-    assert bound is not None  # a plan meets the deadline, so the relaxation has a solution
+    out = deadline_cost_bound(problem, [problem.eligible(i) for i in range(problem.n_tasks)], deadline)
+    assert out is not None  # a plan meets the deadline, so the relaxation has a solution
+    bound = out.cost_usd
     assert bound <= fast.cost_usd + 1e-9
     cheap = plan(wl, pool, pol, objective=Objective.COST, deadline_s=deadline, time_limit_s=1.0)
     if cheap.has_plan:
