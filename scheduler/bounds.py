@@ -59,20 +59,12 @@ def compute_bounds(
     finished = finished_end_s or {}
     kept = fixed_replicas or {}
     n = problem.n_tasks
-    finish = np.zeros(n)
-    via = [-1] * n
     fastest = np.zeros(n)
     for i in range(n):
-        if i in finished:
-            finish[i] = finished[i]
-            continue
-        nodes = allowed[i]
-        fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
-        start = release_s
-        for p, _ in problem.parents[i]:
-            if finish[p] > start:
-                start, via[i] = float(finish[p]), p
-        finish[i] = start + fastest[i]
+        if i not in finished:
+            nodes = allowed[i]
+            fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
+    _, finish, via = earliest_times(problem, fastest, release_s, finished)
     cp = float(finish.max()) if n else 0.0
     path: list[str] = []
     if n and np.isfinite(cp):
@@ -133,6 +125,28 @@ def compute_bounds(
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
                   energy_tasks=[problem.task_ids[i] for _, i in top], fastest_gpus_s=fastest_gpus,
                   fastest_gpus_tasks=fg_tasks)
+
+
+def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0.0,
+                   finished_end_s: dict[int, float] | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Per task, the earliest start and end with every task taking `runtime_s` (transfers free,
+    nothing new before `release_s`, finished tasks ending when they did), and the parent whose
+    end sets the start (-1 for none): the forward pass of a critical path."""
+    finished = finished_end_s or {}
+    n = problem.n_tasks
+    start = np.zeros(n)
+    end = np.zeros(n)
+    via = [-1] * n
+    for i in range(n):
+        if i in finished:
+            end[i] = finished[i]
+            continue
+        at = release_s
+        for p, _ in problem.parents[i]:
+            if end[p] > at:
+                at, via[i] = float(end[p]), p
+        start[i], end[i] = at, at + runtime_s[i]
+    return start, end, via
 
 
 def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None) -> np.ndarray:

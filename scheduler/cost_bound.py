@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bounds import tails
+from .bounds import earliest_times, tails
 from .problem import Problem
 
 MAX_PAIRS = 150_000  # (task, node) variables above which the relaxation is not built
@@ -79,7 +79,7 @@ def deadline_cost_bound(
         if i not in finished and len(allowed[i]):
             fastest[i] = float(np.min(problem.runtimes(i, allowed[i])))
     limit_s = deadline_s * (1 + 1e-9) + 1e-6  # the tolerance plans are held to
-    head = _heads(problem, fastest, release_s, finished)
+    head, _, _ = earliest_times(problem, fastest, release_s, finished)
     tail = tails(problem, fastest, skip=set(finished))
 
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -153,38 +153,16 @@ def deadline_cost_bound(
     return CostBound(cost_usd=max(0.0, value * (1 - SAFETY)), congestion_usd_per_gpu_s=congestion)
 
 
-def _heads(problem: Problem, runtime_s: np.ndarray, release_s: float, finished: dict[int, float]) -> np.ndarray:
-    """Per task, the least time before it can start (its ancestors' chain at `runtime_s`)."""
-    end = np.zeros(problem.n_tasks)
-    head = np.zeros(problem.n_tasks)
-    for i in range(problem.n_tasks):
-        head[i] = max([release_s, *(end[p] for p, _ in problem.parents[i])])
-        end[i] = finished[i] if i in finished else head[i] + runtime_s[i]
-    return head
-
-
 def _long_paths(problem: Problem, runtime_s: np.ndarray, release_s: float, finished: dict[int, float],
                 deadline_s: float) -> list[list[int]]:
     """Chains of unfinished tasks that end after the deadline at `runtime_s`, latest first."""
-    n = problem.n_tasks
-    end = np.zeros(n)
-    via = [-1] * n
-    for i in range(n):
-        if i in finished:
-            end[i] = finished[i]
-            continue
-        start = release_s
-        for p, _ in problem.parents[i]:
-            if end[p] > start:
-                start = float(end[p])
-                via[i] = p if p not in finished else -1
-        end[i] = start + runtime_s[i]
+    _, end, via = earliest_times(problem, runtime_s, release_s, finished)
     paths = []
     for k in np.argsort(-end).tolist():
         if end[k] <= deadline_s or len(paths) >= CUTS_PER_ROUND:
             break
         path = []
-        while k >= 0:
+        while k >= 0 and k not in finished:
             path.append(k)
             k = via[k]
         paths.append(path[::-1])
