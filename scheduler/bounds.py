@@ -49,11 +49,13 @@ def compute_bounds(
     release_s: float = 0.0,
     finished_end_s: dict[int, float] | None = None,
     fixed_replicas: dict[int, int] | None = None,
+    running_end_s: dict[int, float] | None = None,
 ) -> Bounds:
     """All three bounds. `allowed[i]` restricts task i's nodes (default: eligible).
 
     `finished_end_s` maps finished tasks to the earliest end of their replicas;
-    `fixed_replicas` counts replicas that already run and need no new GPU time.
+    `fixed_replicas` counts replicas that already run and need no new GPU time;
+    `running_end_s` maps unfinished tasks with such replicas to the earliest of their ends.
     """
     allowed = allowed if allowed is not None else [problem.eligible(i) for i in range(problem.n_tasks)]
     finished = finished_end_s or {}
@@ -64,7 +66,7 @@ def compute_bounds(
         if i not in finished:
             nodes = allowed[i]
             fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
-    _, finish, via = earliest_times(problem, fastest, release_s, finished)
+    _, finish, via = earliest_times(problem, fastest, release_s, finished, running_end_s)
     cp = float(finish.max()) if n else 0.0
     path: list[str] = []
     if n and np.isfinite(cp):
@@ -128,11 +130,14 @@ def compute_bounds(
 
 
 def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0.0,
-                   finished_end_s: dict[int, float] | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+                   finished_end_s: dict[int, float] | None = None,
+                   running_end_s: dict[int, float] | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Per task, the earliest start and end with every task taking `runtime_s` (transfers free,
-    nothing new before `release_s`, finished tasks ending when they did), and the parent whose
-    end sets the start (-1 for none): the forward pass of a critical path."""
+    nothing new before `release_s`, finished tasks ending when they did, tasks with replicas
+    already running ending no later than the first of those), and the parent whose end sets the
+    start (-1 for none): the forward pass of a critical path."""
     finished = finished_end_s or {}
+    running = running_end_s or {}
     n = problem.n_tasks
     start = np.zeros(n)
     end = np.zeros(n)
@@ -146,6 +151,8 @@ def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0
             if end[p] > at:
                 at, via[i] = float(end[p]), p
         start[i], end[i] = at, at + runtime_s[i]
+        if running.get(i, np.inf) < end[i]:
+            end[i], via[i] = running[i], -1
     return start, end, via
 
 

@@ -55,12 +55,14 @@ def deadline_cost_bound(
     release_s: float = 0.0,
     finished_end_s: dict[int, float] | None = None,
     fixed_replicas: dict[int, int] | None = None,
+    running_end_s: dict[int, float] | None = None,
     time_limit_s: float = 1.0,
 ) -> CostBound | None:
     """USD that the new replicas of any plan ending by `deadline_s` cost at least.
 
     `finished_end_s` maps finished tasks to the earliest end of their replicas; `fixed_replicas`
-    counts replicas that already run (their cost is not included). Returns None when the
+    counts replicas that already run (their cost is not included) and `running_end_s` the
+    earliest end of those, per unfinished task. Returns None when the
     instance is too large for the relaxation (over `MAX_PAIRS` candidate pairs) or the
     solver does not reach an optimum, in which case no claim is made.
     """
@@ -79,7 +81,7 @@ def deadline_cost_bound(
         if i not in finished and len(allowed[i]):
             fastest[i] = float(np.min(problem.runtimes(i, allowed[i])))
     limit_s = deadline_s * (1 + 1e-9) + 1e-6  # the tolerance plans are held to
-    head, _, _ = earliest_times(problem, fastest, release_s, finished)
+    head, end, _ = earliest_times(problem, fastest, release_s, finished, running_end_s)
     tail = tails(problem, fastest, skip=set(finished))
 
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -130,12 +132,14 @@ def deadline_cost_bound(
         for i, terms in chain_terms.items():
             runtime_now[i] = sum(r * x.solution_value() for x, r in terms)
         added = 0
-        for path in _long_paths(problem, runtime_now, release_s, finished, limit_s):
+        for path in _long_paths(problem, runtime_now, release_s, finished, running_end_s, limit_s):
             key = tuple(path)
             if key in seen:
                 continue
             seen.add(key)
-            constant = head[path[0]] + sum(fastest[i] for i in path if i not in chain_terms)
+            first_task = path[0]
+            constant = (head[first_task] if first_task in chain_terms else end[first_task]) + sum(
+                fastest[i] for i in path[1:] if i not in chain_terms)
             row = solver.Constraint(-solver.infinity(), limit_s - constant)
             for i in path:
                 for x, r in chain_terms.get(i, ()):
@@ -154,9 +158,9 @@ def deadline_cost_bound(
 
 
 def _long_paths(problem: Problem, runtime_s: np.ndarray, release_s: float, finished: dict[int, float],
-                deadline_s: float) -> list[list[int]]:
+                running: dict[int, float] | None, deadline_s: float) -> list[list[int]]:
     """Chains of unfinished tasks that end after the deadline at `runtime_s`, latest first."""
-    _, end, via = earliest_times(problem, runtime_s, release_s, finished)
+    _, end, via = earliest_times(problem, runtime_s, release_s, finished, running)
     paths = []
     for k in np.argsort(-end).tolist():
         if end[k] <= deadline_s or len(paths) >= CUTS_PER_ROUND:

@@ -114,7 +114,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         reasons = _success_target_reasons(problem, ctx, opts.success_target)
     kept_counts = {i: len(r) for i, r in ctx.fixed.items()}
     bounds = compute_bounds(problem, ctx.allowed, release_s=opts.release_s, finished_end_s=ctx.finished_end,
-                            fixed_replicas=kept_counts)
+                            fixed_replicas=kept_counts, running_end_s=ctx.running_end)
     if not reasons and opts.deadline_s is not None and bounds.makespan_s > opts.deadline_s + 1e-6:
         reasons = [_deadline_reason(bounds, opts.deadline_s)]
     if reasons:
@@ -135,7 +135,8 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
     if opts.objective == Objective.COST and opts.deadline_s is not None:
         deadline_cost = deadline_cost_bound(
             problem, ctx.allowed, opts.deadline_s, release_s=opts.release_s, finished_end_s=ctx.finished_end,
-            fixed_replicas=kept_counts, time_limit_s=min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
+            fixed_replicas=kept_counts, running_end_s=ctx.running_end,
+            time_limit_s=min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
         if deadline_cost is not None and np.any(deadline_cost.congestion_usd_per_gpu_s > 0):
             # the same heuristic with the relaxation's price on congested nodes' time
             priced = heuristic_schedule(problem, Options(**{
@@ -245,6 +246,8 @@ class _Context:
         self.finished_end = {i: min((r.end for r in self.fixed.get(i, [])), default=opts.release_s)
                              for i in self.finished}
         self.kept_nodes = {i: [r.node for r in reps] for i, reps in self.fixed.items() if i not in self.finished}
+        self.running_end = {i: min(r.end for r in reps) for i, reps in self.fixed.items()
+                            if i not in self.finished and reps}
         self.preferred: dict[int, set[int]] | None = None
         if opts.preferred is not None:
             self.preferred = {}

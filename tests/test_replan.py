@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from scheduler import plan
+from scheduler.bounds import compute_bounds
 from scheduler.loading import load_nodes, load_policy, load_workload
 from scheduler.planner import PlanOptions
-from scheduler.replan import replan
+from scheduler.problem import Problem
+from scheduler.replan import replan, split_plan
 from scheduler.verify import verify_plan
 
-from .conftest import CASES, POLICY, POOL60, busiest_node, run_cli
+from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +97,49 @@ def test_finished_replica_on_failed_node_stays() -> None:
     lost = replan(wl, pool, None, old, now_s=20, failed_nodes={"a"}, options=PlanOptions(time_limit_s=1))
     assert verify_plan(lost, wl, pool, None, failed_nodes=["a"], now_s=20).ok
     assert all(a.node != "a" for a in lost.assignments if a.task == "k")  # k was running on a: placed again
+
+
+def test_replica_that_ended_but_is_not_done_does_not_push_the_bound() -> None:
+    """A replica that started before `now` (not marked done) may already have ended: the bounds
+    must take its planned end, not `now` + its runtime (this once made a met deadline 'infeasible')."""
+    from scheduler.model import NodePool, Workload
+
+    pool = NodePool.model_validate({"nodes": [{"id": "n1", "gpus": 1}]})
+    wl = Workload.model_validate({"tasks": [{"id": "a", "duration_s": 100},
+                                            {"id": "b", "duration_s": 50, "depends_on": [{"task": "a"}]}]})
+    old = plan(wl, pool, None, time_limit_s=1)
+    assert old.makespan_s == pytest.approx(150)
+    for objective in ("makespan", "cost"):
+        new = replan(wl, pool, None, old, now_s=100,
+                     options=PlanOptions(objective=objective, deadline_s=160, time_limit_s=1))
+        assert new.has_plan, new.unplaceable
+        assert new.makespan_s == pytest.approx(150) and new.lower_bound_s <= 150 + 1e-6
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.floats(0.0, 1.0))
+def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float) -> None:
+    """Without failures the rest of the old plan is a valid answer, so a replan with the old
+    plan's makespan as deadline always has a plan, and neither of its bounds exceeds that plan."""
+    wl, pool, pol, objective = inst
+    old = plan(wl, pool, pol, objective=objective, time_limit_s=0.5)
+    assume(old.has_plan)
+    now = when * old.makespan_s
+    done = {t for t, rows in old.by_task().items() if all(a.end_s <= now for a in rows)}
+    new = replan(wl, pool, pol, old, now_s=now, done=done,
+                 options=PlanOptions(objective=objective, deadline_s=old.makespan_s, time_limit_s=0.5))
+    assert new.has_plan, new.unplaceable
+    assert verify_plan(new, wl, pool, pol, now_s=now).ok
+    bounds = compute_bounds(Problem(wl, pool, pol), **_replan_bound_args(wl, pool, pol, old, now, done))
+    assert bounds.makespan_s <= old.makespan_s * (1 + 1e-9) + 1e-6
+
+
+def _replan_bound_args(wl, pool, pol, old, now: float, done: set[str]) -> dict:
+    """compute_bounds' arguments for replanning `old` at `now` (as the planner derives them)."""
+    problem = Problem(wl, pool, pol)
+    split = split_plan(wl, old, now_s=now, done=done, failed_nodes=set())
+    fixed = {problem.task_index[t]: rows for t, rows in split.keep.items()}
+    finished = {problem.task_index[t] for t in split.done}
+    return {"release_s": now, "fixed_replicas": {i: len(r) for i, r in fixed.items()},
+            "finished_end_s": {i: min(a.end_s for a in fixed[i]) for i in finished},
+            "running_end_s": {i: min(a.end_s for a in rows) for i, rows in fixed.items() if i not in finished}}
