@@ -7,11 +7,14 @@
   sum(GPUs x speed) of it per second. This holds for `duration_by_gpu` too, since
   runtime_n x speed_n >= the least such product on every node n.
 - Fastest GPUs with tails: every task whose descendants still need at least
-  θ seconds (their fastest runtimes along the longest chain) must end by
-  makespan − θ. Their replicas' work, as above, on GPUs of the speeds in the pool,
+  θ seconds (their fastest runtimes along the longest chain) must have a replica
+  ending by makespan − θ (only the first-ending replica feeds the children, so
+  one replica per task counts, none when one already runs). That work, as above,
+  on GPUs of the speeds in the pool,
   preemption allowed (the optimum of uniform machines: the k largest jobs on the
   k fastest GPUs, and all jobs on all GPUs), bounds the makespan minus θ. The
-  same with heads (the least time before a task can start) in place of tails.
+  same with heads (the least time before a task can start) in place of tails,
+  where every new replica counts.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 With replanning, finished tasks keep their times and nothing new starts before
@@ -82,6 +85,7 @@ def compute_bounds(
     cost = 0.0
     works: dict[int, float] = {}  # per task with GPU work left: reference-GPU-seconds per GPU and replica
     jobs: dict[int, int] = {}  # its GPUs x replicas still to run
+    first_jobs: dict[int, int] = {}  # its GPUs if no replica runs yet: the first to end must precede the tail
     for i in range(n):
         if i in finished:
             continue
@@ -92,6 +96,7 @@ def compute_bounds(
             # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
             works[i] = float(np.min(problem.runtimes(i, nodes) * problem.speed[nodes]))
             jobs[i] = need * g
+            first_jobs[i] = 0 if kept.get(i, 0) else g
         if len(nodes) < need or need == 0:
             if need and len(nodes) < need:
                 cost = np.inf
@@ -123,7 +128,7 @@ def compute_bounds(
     speeds = np.sort(np.repeat(problem.speed[used], problem.gpus[used]))[::-1]
     fastest_gpus, fg_tasks = 0.0, []
     if len(speeds) and works and np.isfinite(cp):
-        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, jobs, works, head, tail, release_s, speeds)
+        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, jobs, first_jobs, works, head, tail, release_s, speeds)
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
                   energy_tasks=[problem.task_ids[i] for _, i in top], fastest_gpus_s=fastest_gpus,
                   fastest_gpus_tasks=fg_tasks)
@@ -169,16 +174,18 @@ def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None)
 THRESHOLDS = 64  # head and tail values tried by the fastest-GPUs bound
 
 
-def _fastest_gpus_bound(problem: Problem, count: dict[int, int], works: dict[int, float], head: np.ndarray,
-                        tail: np.ndarray, release_s: float, speeds: np.ndarray) -> tuple[float, list[str]]:
-    """max over thresholds θ of θ + (preemptive optimum on uniform GPUs of the jobs with tail >= θ),
-    and the same over heads; jobs start no earlier than `release_s`."""
+def _fastest_gpus_bound(problem: Problem, count: dict[int, int], first_count: dict[int, int],
+                        works: dict[int, float], head: np.ndarray, tail: np.ndarray, release_s: float,
+                        speeds: np.ndarray) -> tuple[float, list[str]]:
+    """max over thresholds θ of θ + (preemptive optimum on uniform GPUs of the first-ending replicas
+    of the tasks with tail >= θ: `first_count` jobs each), and the same over heads (all `count`
+    jobs of the tasks with head >= θ, which start no earlier than `release_s` + θ)."""
     tasks = np.array(sorted(works), dtype=np.int64)
     w = np.array([works[i] for i in tasks])
-    c = np.array([count[i] for i in tasks], dtype=np.int64)
     cum_speed = np.cumsum(speeds)
     best, best_set = 0.0, np.zeros(0, dtype=np.int64)
-    for values, offset in ((tail[tasks], 0.0), (head[tasks] - release_s, release_s)):
+    for values, offset, jobs in ((tail[tasks], 0.0, first_count), (head[tasks] - release_s, release_s, count)):
+        c = np.array([jobs[i] for i in tasks], dtype=np.int64)
         levels = np.unique(values)
         if len(levels) > THRESHOLDS:
             levels = np.unique(np.quantile(values, np.linspace(0, 1, THRESHOLDS), method="lower"))
