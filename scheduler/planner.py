@@ -172,7 +172,8 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         horizon_s = _horizon(problem, ctx, heur, opts)
         data = build_data(problem, allowed, horizon_s=horizon_s, release_s=opts.release_s,
                           fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in ctx.fixed.items()},
-                          finished=ctx.finished, success_target=opts.success_target)
+                          finished=ctx.finished, success_target=opts.success_target,
+                          replicas_at_least={i: len(nodes) for i, nodes in (ctx.preferred or {}).items()})
         hint = retime(problem, heur, Options(**{**heur_opts.__dict__, "quantum_s": data.quantum_s}))
         if opts.objective == Objective.MAKESPAN:
             data.horizon = max(int(round(hint.makespan())), data.release + 1)

@@ -79,8 +79,10 @@ def build_data(
     finished: set[int] | None = None,
     success_target: float | None = None,
     quantum_s: float | None = None,
+    replicas_at_least: dict[int, int] | None = None,
 ) -> SolverData:
-    """Slots per task and the clock; `allowed[i]` are task i's candidate nodes."""
+    """Slots per task and the clock; `allowed[i]` are task i's candidate nodes. `replicas_at_least`
+    gives tasks room for that many replicas in all (e.g. a base plan's, extra ones relaying data)."""
     fixed = fixed or {}
     finished = finished or set()
     n_rep = sum(problem.required) + sum(len(v) for v in fixed.values())
@@ -113,7 +115,8 @@ def build_data(
             exact = False
         dur = np.ceil(units - 1e-9).astype(np.int64)
         need = max(0, problem.required[i] - len(kept))
-        extra = _extra_slots(problem, i, nodes, need, kept, success_target)
+        extra = _extra_slots(problem, i, nodes, need, kept, success_target,
+                             (replicas_at_least or {}).get(i, 0) - len(kept) - need)
         if need + extra == 0:
             continue
         solved.append(i)
@@ -140,9 +143,9 @@ def clock_quantum(problem: Problem, allowed: list[np.ndarray], horizon_s: float,
 
 
 def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: list[tuple[int, float, float]],
-                 success_target: float | None) -> int:
+                 success_target: float | None, at_least: int = 0) -> int:
     """Optional replica slots: enough that min_success holds even on weak nodes (at most 3), +1 for a
-    success target; never more than the distinct spread values left."""
+    success target, and `at_least`; never more than the distinct spread values left."""
     codes = problem.spread_of(i)[nodes]
     distinct = len(np.unique(codes)) if len(nodes) else 0
     extra = 0
@@ -163,7 +166,7 @@ def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: l
         extra = min(max(0, count - need), 3)
     if success_target is not None:
         extra += 1
-    return max(0, min(extra, distinct - need))
+    return max(0, min(max(extra, at_least), distinct - need))
 
 
 EXACT_QUANTA = (1.0, 0.1, 0.01, 0.001)
