@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from scheduler import plan
 from scheduler.bounds import compute_bounds
+from scheduler.cost_bound import deadline_cost_bound
 from scheduler.loading import load_nodes, load_policy, load_workload
 from scheduler.planner import PlanOptions
 from scheduler.problem import Problem
@@ -130,8 +131,16 @@ def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float) -> None:
                  options=PlanOptions(objective=objective, deadline_s=old.makespan_s, time_limit_s=0.5))
     assert new.has_plan, new.unplaceable
     assert verify_plan(new, wl, pool, pol, now_s=now).ok
-    bounds = compute_bounds(Problem(wl, pool, pol), **_replan_bound_args(wl, pool, pol, old, now, done))
-    assert bounds.makespan_s <= old.makespan_s * (1 + 1e-9) + 1e-6
+    problem = Problem(wl, pool, pol)
+    args = _replan_bound_args(wl, pool, pol, old, now, done)
+    assert compute_bounds(problem, **args).makespan_s <= old.makespan_s * (1 + 1e-9) + 1e-6
+    allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
+    cost = deadline_cost_bound(problem, allowed, old.makespan_s, **args)
+    kept = {(a.task, a.replica) for rows in split_plan(wl, old, now_s=now, done=done, failed_nodes=set()).keep.values()
+            for a in rows}
+    rest_usd = sum(problem.cost(problem.task_index[a.task], problem.node_index[a.node])
+                   for a in old.assignments if (a.task, a.replica) not in kept)
+    assert cost is None or cost.cost_usd <= rest_usd * (1 + 1e-6) + 1e-9
 
 
 def _replan_bound_args(wl, pool, pol, old, now: float, done: set[str]) -> dict:
