@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from benchmarks.datasets import heft_example, stg_files, stg_optima, stg_pool, stg_workload
 from scheduler import plan
+from scheduler.bounds import compute_bounds
 from scheduler.model import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler.problem import Problem
 from scheduler.verify import verify_plan
 
 from .conftest import instances
@@ -147,6 +149,8 @@ def test_random_instances(inst, windows: bool) -> None:
     report = verify_plan(p, wl, pool, pol)
     assert report.ok, report.violations
     assert p.makespan_s >= p.lower_bound_s - 1e-6
+    raw = compute_bounds(Problem(wl, pool, pol))  # before the planner caps the bound at the plan
+    assert raw.makespan_s <= p.makespan_s * (1 + 1e-9) + 1e-6 and raw.cost_usd <= p.cost_usd * (1 + 1e-9) + 1e-9
     key = (p.cost_usd, p.makespan_s) if objective == Objective.COST else (p.makespan_s, p.cost_usd)
     warm = ((p.heuristic_cost_usd, p.heuristic_makespan_s) if objective == Objective.COST
             else (p.heuristic_makespan_s, p.heuristic_cost_usd))
