@@ -145,7 +145,11 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                 heur, heur_value = priced, priced.key(problem, opts.objective)
                 candidates = [heur]
 
-    cp_status, cp_bounds = None, (None, None)
+    base = _base_schedule(problem, ctx, heur_opts) if opts.preferred is not None else None
+    if base is not None and _meets_deadline(base, opts):
+        candidates.append(base)
+    cp_status, cp_bounds, cp_schedule, cp_exact_clock = None, (None, None), None, False
+    narrowed = False  # the model knows only some nodes per task: its bound and status say nothing of the rest
     engine = "heuristic"
     if opts.engine != "heuristic":
         from .cpsat.data import build_data
@@ -154,7 +158,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         allowed = ctx.allowed
         size = sum(len(allowed[i]) * max(1, problem.required[i]) for i in range(problem.n_tasks))
         if size > opts.max_model_literals and opts.engine == "auto":
-            allowed = _candidate_lists(problem, ctx, heur)
+            allowed, narrowed = _candidate_lists(problem, ctx, heur), True
             notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                          f"({size} node literals in full)")
     if opts.engine != "heuristic" and _use_lns(ctx, opts, size) and heur in candidates:
@@ -184,13 +188,15 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                               progress=opts.progress)
         out = solve_cpsat(data, hint, settings, makespan_lb_s=bounds.makespan_s)
         notes.extend(out.notes)
-        cp_status = out.status
-        cp_bounds = (out.makespan_bound_s, out.cost_bound_usd)
+        cp_status = out.status if not narrowed or out.status in ("feasible", "optimal") else "unknown"
+        cp_bounds = (out.makespan_bound_s, out.cost_bound_usd) if not narrowed else (None, None)
+        cp_exact_clock = data.exact_clock
         if out.schedule is not None:
             exact = out.schedule.in_seconds(problem, data.quantum_s)
             exact = retime(problem, exact, heur_opts)
             if _meets_deadline(exact, opts):
                 candidates.append(exact)
+                cp_schedule = exact
                 engine = "cp-sat"
         if cp_status == "infeasible" and not candidates:
             why = [_deadline_reason(bounds, opts.deadline_s, proved=True)] if opts.deadline_s is not None else [
@@ -205,10 +211,14 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                                                             message=msg)],
                            bounds, time.monotonic() - t0, PlanStatus.UNKNOWN)
 
-    best = min(candidates, key=lambda s: s.key(problem, opts.objective))
-    if best is not heur and best.key(problem, opts.objective) >= heur_value and heur in candidates:
-        best, engine = heur, "heuristic"
-    optimal = cp_status == "optimal" and engine == "cp-sat"
+    # at equal quality: the base plan (nothing moves), then the heuristic's (stable), then the solver's
+    rank = {id(base): 0, id(heur): 1}
+    best = min(candidates, key=lambda s: (s.key(problem, opts.objective), rank.get(id(s), 2)))
+    if best is base:
+        engine = "base plan"
+        notes.append("no plan found beats the base plan: it is kept, re-timed")
+    elif best is heur:
+        engine = "heuristic"
     lb = bounds.makespan_s
     if cp_bounds[0] is not None:
         lb = max(lb, cp_bounds[0])
@@ -217,6 +227,13 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
     if cp_bounds[1] is not None:
         cost_lb = max(cost_lb, cp_bounds[1] + ctx.fixed_cost())
     cost_lb = min(cost_lb, best.cost(problem))
+    # optimal only when proven: a bound meets the plan, or the solver proved its optimum for the whole
+    # model on an exact clock and the plan is as good
+    met_by_bound = (best.makespan() <= lb + 1e-6 if opts.objective == Objective.MAKESPAN
+                    else best.cost(problem) <= cost_lb + 1e-9)
+    solver_proof = cp_status == "optimal" and not narrowed and cp_exact_clock and cp_schedule is not None and \
+        best.key(problem, opts.objective) <= cp_schedule.key(problem, opts.objective)
+    optimal = met_by_bound or solver_proof
     result = to_plan(problem, best, status=PlanStatus.OPTIMAL if optimal else PlanStatus.FEASIBLE,
                      objective=opts.objective, lower_bound_s=lb, solve_time_s=time.monotonic() - t0,
                      engine=engine, heuristic_makespan_s=heur.makespan(), heuristic_cost_usd=heur.cost(problem),
@@ -267,6 +284,40 @@ class _Context:
 
     def fixed_cost(self) -> float:
         return sum(self.problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
+
+
+def _base_schedule(problem: Problem, ctx: _Context, options: Options) -> Schedule | None:
+    """The base plan (`preferred`) on its own nodes, re-timed for this problem (new replicas from the
+    release time on), when it still keeps every rule but the deadline; else None."""
+    rows: dict[int, list[Replica]] = {}
+    for a in ctx.opts.preferred.assignments if ctx.opts.preferred else []:
+        i, n = problem.task_index.get(a.task), problem.node_index.get(a.node)
+        if i is None or n is None:
+            return None  # a task or node the changed case no longer has
+        rows.setdefault(i, []).append(Replica(n, a.start_s, a.end_s))
+    for i in range(problem.n_tasks):
+        if i in ctx.finished:
+            continue
+        reps = rows.get(i, [])
+        kept = set(ctx.kept_nodes.get(i, []))
+        nodes = np.array([r.node for r in reps], dtype=np.int64)
+        new = np.array([n for n in nodes.tolist() if n not in kept], dtype=np.int64)
+        codes = problem.spread_of(i)[nodes]
+        if len(reps) < problem.required[i] or not np.isin(new, ctx.allowed[i]).all() \
+                or len(np.unique(codes)) < len(codes):
+            return None
+        level = problem.levels[i]
+        if level.min_success is not None and 1.0 - float(np.prod(1.0 - problem.reputation[nodes])) < \
+                level.min_success - 1e-12:
+            return None
+    base = Schedule([rows.get(i, []) for i in range(problem.n_tasks)])
+    try:
+        base = retime(problem, base, options)
+    except ValueError:
+        return None
+    if ctx.opts.success_target is not None and base.success(problem) < ctx.opts.success_target - 1e-12:
+        return None
+    return base
 
 
 def _check_options(opts: PlanOptions) -> None:

@@ -118,18 +118,21 @@ def test_replica_that_ended_but_is_not_done_does_not_push_the_bound() -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances(), st.floats(0.0, 1.0))
-def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float) -> None:
+@given(instances(), st.floats(0.0, 1.0), st.sampled_from(["auto", "heuristic"]))
+def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float, engine: str) -> None:
     """Without failures the rest of the old plan is a valid answer, so a replan with the old
-    plan's makespan as deadline always has a plan, and neither of its bounds exceeds that plan."""
+    plan's makespan as deadline always has a plan (with either engine), no worse than the old one,
+    and neither of its bounds exceeds that plan."""
     wl, pool, pol, objective = inst
     old = plan(wl, pool, pol, objective=objective, time_limit_s=0.5)
     assume(old.has_plan)
     now = when * old.makespan_s
     done = {t for t, rows in old.by_task().items() if all(a.end_s <= now for a in rows)}
     new = replan(wl, pool, pol, old, now_s=now, done=done,
-                 options=PlanOptions(objective=objective, deadline_s=old.makespan_s, time_limit_s=0.5))
+                 options=PlanOptions(objective=objective, deadline_s=old.makespan_s, time_limit_s=0.5, engine=engine))
     assert new.has_plan, new.unplaceable
+    primary = (lambda p: p.cost_usd) if objective == "cost" else (lambda p: p.makespan_s)
+    assert primary(new) <= primary(old) * (1 + 1e-9) + 1e-6
     assert verify_plan(new, wl, pool, pol, now_s=now).ok
     problem = Problem(wl, pool, pol)
     args = _replan_bound_args(wl, pool, pol, old, now, done)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from scheduler.errors import InputError
 from scheduler.loading import load_nodes, load_policy, load_workload
@@ -12,7 +14,7 @@ from scheduler.planner import PlanOptions
 from scheduler.verify import verify_plan
 from scheduler.whatif import Scenario, apply_scenario, whatif
 
-from .conftest import CASES, POLICY, POOL60, busiest_node, run_cli
+from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,25 @@ def test_whatif_cli_json() -> None:
     assert {"base", "changed", "moved"} <= set(doc)
     assert all({"task", "replica", "from", "to"} <= set(m) for m in doc["moved"])
     assert node not in {a["node"] for a in doc["changed"]["assignments"]}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.sampled_from([1.0, 2.0, 10.0]), st.booleans(), st.sampled_from(["auto", "heuristic"]))
+def test_a_change_that_only_helps_never_gives_a_worse_plan(inst, bandwidth_scale: float, drop_unused: bool,
+                                                           engine: str) -> None:
+    """Faster links or losing a node the base plan does not use leave the base plan valid (re-timed,
+    no replica later): the changed plan is never worse than the base, whatever the engine."""
+    wl, pool, pol, objective = inst
+    opts = PlanOptions(objective=objective, time_limit_s=0.5, engine=engine)
+    from scheduler import plan
+
+    base = plan(wl, pool, pol, objective=objective, time_limit_s=0.5, engine=engine)
+    assume(base.has_plan)
+    unused = [n.id for n in pool.nodes if n.id not in {a.node for a in base.assignments}]
+    scenario = Scenario(bandwidth_scale=bandwidth_scale, drop_nodes=unused[:1] if drop_unused else [])
+    result = whatif(wl, pool, pol, scenario, opts, base=base)
+    assert result.changed.has_plan
+    primary = (lambda p: (p.cost_usd, 0.0)) if objective == "cost" else (lambda p: (p.makespan_s, 0.0))
+    assert primary(result.changed)[0] <= primary(base)[0] * (1 + 1e-9) + 1e-6
+    if bandwidth_scale == 1.0 and not scenario.drop_nodes:
+        assert not result.moved  # nothing changed: nothing moves
