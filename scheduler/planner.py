@@ -362,7 +362,8 @@ def _horizon(problem: Problem, ctx: _Context, heur: Schedule, opts: PlanOptions)
 
 
 def _candidate_lists(problem: Problem, ctx: _Context, heur: Schedule) -> list[np.ndarray]:
-    """Each task's heuristic nodes, its fastest, cheapest and most reputable per spread value."""
+    """Each task's heuristic nodes, the nodes its parents and children have there (to run beside its
+    data), its fastest, cheapest and most reputable per spread value."""
     out = []
     k = CANDIDATES_PER_TASK
     for i in range(problem.n_tasks):
@@ -371,6 +372,9 @@ def _candidate_lists(problem: Problem, ctx: _Context, heur: Schedule) -> list[np
             out.append(nodes)
             continue
         keep = set(heur.nodes_of(i))
+        near = np.array(sorted({n for j, _ in (*problem.parents[i], *problem.children[i]) for n in heur.nodes_of(j)}),
+                        dtype=np.int64)
+        keep.update(np.intersect1d(nodes, near).tolist())
         if len(nodes) > 8 * k:
             nodes = np.union1d(problem.candidates(i, 4 * k), np.array(sorted(keep), dtype=np.int64))
             nodes = nodes[np.isin(nodes, ctx.allowed[i])]
