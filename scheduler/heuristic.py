@@ -8,7 +8,9 @@ goes where it finishes earliest (``makespan``), or on the cheapest node that
 meets a sub-deadline derived from a makespan-first run (``cost``), choosing
 replica sets that keep `spread`, `min_success` and the replica count reachable.
 A child replica may start once, for each parent, the earliest of that parent's
-replicas has delivered its data (the contract's precedence rule).
+replicas has delivered its data (the contract's precedence rule). HEFT is myopic
+about where the data goes next; a second run with a one-step lookahead at the
+children catches the worst of that (see `heuristic_schedule`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ MAX_EVALS = 16  # exact insertion searches per replica choice (beyond the best a
 LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
 SHORTLIST = 512
 REFINE_ROUNDS = 3  # cost mode: re-derive sub-deadlines from the cheapest schedule so far
+LOOKAHEAD_MAX_PAIRS = 1_000_000  # makespan: (task, node) pairs up to which a lookahead run is also tried
 
 
 class Timeline:
@@ -107,6 +110,8 @@ class Options:
         congestion_usd_per_gpu_s: cost mode: per node, a price added to its GPU time when
             choosing (nodes the work cannot all fit on before the deadline cost more than their
             price); the schedule's cost stays the true one.
+        lookahead: makespan mode: the first replica of a task goes where its end plus the least
+            time until its slowest child could end (beside it, or after the transfer) is least.
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -120,6 +125,7 @@ class Options:
     preferred: dict[int, set[int]] | None = None
     finished: set[int] = field(default_factory=set)
     congestion_usd_per_gpu_s: np.ndarray | None = None
+    lookahead: bool = False
 
 
 class _Builder:
@@ -144,6 +150,10 @@ class _Builder:
                 short = short[~np.isin(short, banned)]
             self.allowed.append(nodes)
             self.consider.append(short)
+        if opt.lookahead:
+            self.fastest_rt = np.array([float(np.min(self.runtimes(i, a))) if len(a) else 0.0
+                                        for i, a in enumerate(self.allowed)])
+            self.peer_bw = problem.peer_bandwidth()
         for i, reps in opt.fixed.items():
             for r in reps:
                 start = r.start if self.q is None else math.floor(r.start * self.scale + 1e-9)
@@ -171,6 +181,20 @@ class _Builder:
         start = self.timeline(n).earliest(ready, rt, self.p.tasks[i].gpus)
         self.occupy(n, start, start + rt, self.p.tasks[i].gpus)
         self.sched.replicas[i].append(Replica(n, start, start + rt))
+
+    def lookahead(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """Per candidate node, the least time after task i ends there until its slowest child could
+        end: beside it on the same node, or elsewhere after the transfer at the best bandwidth."""
+        look = np.zeros(len(nodes))
+        for c, data in self.p.children[i]:
+            allowed = self.allowed[c]
+            if not len(allowed):
+                continue
+            pos = np.minimum(np.searchsorted(allowed, nodes), len(allowed) - 1)
+            same = np.where(allowed[pos] == nodes, self.runtimes(c, nodes), math.inf)
+            remote = self.fastest_rt[c] + (self.up(data * 8.0 / self.peer_bw[nodes]) if data > 0 else 0.0)
+            look = np.maximum(look, np.minimum(same, remote))
+        return look
 
     def up(self, x: np.ndarray | float) -> np.ndarray | float:
         """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
@@ -253,6 +277,7 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
         return
     ready = b.ready(i, nodes)
     rt = b.runtimes(i, nodes)
+    look = b.lookahead(i, nodes) if opt.lookahead and opt.objective == Objective.MAKESPAN and not chosen else None
     cost = p.costs(i, nodes)
     if opt.congestion_usd_per_gpu_s is not None:
         cost = cost + opt.congestion_usd_per_gpu_s[nodes] * task.gpus * p.runtimes(i, nodes)
@@ -286,7 +311,8 @@ def _place_task(b: _Builder, i: int, sub_deadline: float | None) -> None:
                 rule="spread", tasks=[task.id],
                 message=f"{task.id}: no replica set on allowed nodes meets the replica, spread and "
                         f"min_success rules")])
-        k, start = _choose(b, i, nodes, idx, ready, rt, cost, sub_deadline, pref)
+        k, start = _choose(b, i, nodes, idx, ready, rt, cost, sub_deadline, pref, look)
+        look = None  # only the first replica feeds the children
         n = int(nodes[k])
         end = start + float(rt[k])
         b.occupy(n, start, end, task.gpus)
@@ -312,8 +338,10 @@ def _shortlist_suffices(p: Problem, i: int, nodes: np.ndarray, kept: list[int]) 
 
 
 def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.ndarray, rt: np.ndarray,
-            cost: np.ndarray, sub_deadline: float | None, pref: set[int] | None) -> tuple[int, float]:
-    """The candidate (position in `nodes`) to take and its start time."""
+            cost: np.ndarray, sub_deadline: float | None, pref: set[int] | None,
+            look: np.ndarray | None = None) -> tuple[int, float]:
+    """The candidate (position in `nodes`) to take and its start time. With `look` (makespan), the
+    finish plus that lookahead decides."""
     gpus = b.p.tasks[i].gpus
     lb = ready[idx] + rt[idx]
     if b.opt.objective == Objective.COST:
@@ -339,30 +367,32 @@ def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.n
                 break
         if best is not None:
             return best[2], best[3]
+    tail = rt if look is None else rt + look  # what follows the start on that node
+    lb = ready[idx] + tail[idx]
     order = idx[np.argsort(lb, kind="stable")]
-    best: tuple[float, int, float] | None = None  # (finish, 0 if preferred else 1, cost)
+    best: tuple[float, int, float] | None = None  # (finish [+ lookahead], 0 if preferred else 1, cost)
     best_k, best_start, ties = -1, 0.0, 0
     if gpus > 0 and len(order) > MAX_EVALS:
         # appending after a node's last reservation always fits: the best such finish is achievable,
         # and only nodes whose lower bound beats it need the exact (insertion) search
         append = np.maximum(ready[idx], b.free_from[nodes[idx]])
-        a = int(np.argmin(append + rt[idx]))
+        a = int(np.argmin(append + tail[idx]))
         k = int(idx[a])
         best_k, best_start = k, float(append[a])
-        best = (best_start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
+        best = (best_start + float(tail[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
     evaluated = 0
     for k in order.tolist():
-        if best is not None and ready[k] + rt[k] > best[0] + EPS:
+        if best is not None and ready[k] + tail[k] > best[0] + EPS:
             break
         evaluated += 1
         if evaluated > MAX_EVALS and best is not None:
             break
         # a start after the best finish minus this runtime cannot win: the scan stops there
-        latest = best[0] - float(rt[k]) + EPS if best is not None else math.inf
+        latest = best[0] - float(tail[k]) + EPS if best is not None else math.inf
         start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
         if start == math.inf:
             continue
-        key = (start + float(rt[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
+        key = (start + float(tail[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k]))
         if best is None or _better(key, best):
             best, best_k, best_start = key, k, start
         if key[0] <= best[0] + EPS:
@@ -471,6 +501,12 @@ def latest_finishes(problem: Problem, schedule: Schedule, deadline_s: float) -> 
 def heuristic_schedule(problem: Problem, options: Options | None = None) -> Schedule:
     """The heuristic's best schedule for `options.objective`.
 
+    For ``makespan``, plain HEFT, and (when data moves and the instance has at most
+    `LOOKAHEAD_MAX_PAIRS` task-node pairs) the same with a one-step lookahead: each task's first
+    replica goes where it *and its slowest child* could end earliest, so a task can stay beside
+    the only nodes its children may use instead of shipping its data over a slow link. The
+    better of the two wins.
+
     For ``cost`` with a deadline, a makespan-first schedule gives each task a
     sub-deadline and every replica takes the cheapest node that meets it; three
     sets of sub-deadlines are tried: finishes stretched to the deadline, the latest
@@ -483,8 +519,13 @@ def heuristic_schedule(problem: Problem, options: Options | None = None) -> Sche
     """
     opt = options or Options()
     if opt.objective == Objective.MAKESPAN:
-        return list_schedule(problem, opt)
-    fast = list_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
+        plain = list_schedule(problem, opt)
+        if opt.lookahead or problem.n_tasks * problem.n_nodes > LOOKAHEAD_MAX_PAIRS or not any(
+                data > 0 for kids in problem.children for _, data in kids):
+            return plain
+        ahead = list_schedule(problem, Options(**{**opt.__dict__, "lookahead": True}))
+        return ahead if ahead.key(problem, opt.objective) < plain.key(problem, opt.objective) else plain
+    fast = heuristic_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
         return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))

@@ -258,6 +258,22 @@ class Problem:
                 return float(rb)
         return float(min(self.bandwidth[a], self.bandwidth[b]))
 
+    def peer_bandwidth(self) -> np.ndarray:
+        """Per node, the most Gbps it can have to any other node (an upper bound: links included)."""
+        bw = self.bandwidth
+        if len(bw) < 2:
+            return bw.copy()
+        top = int(np.argmax(bw))
+        others_best = np.full(len(bw), bw[top])
+        others_best[top] = np.max(np.delete(bw, top))
+        out = np.minimum(bw, others_best)
+        if self.has_region_links:
+            row = np.nanmax(np.where(np.isnan(self.region_bw), -np.inf, self.region_bw), axis=1)
+            out = np.maximum(out, row[self.region_code])
+        for a, links in self.node_link_bw.items():
+            out[a] = max(out[a], max(links.values()))
+        return out
+
     def transfer(self, a: int, b: int, data_gb: float) -> float:
         """Seconds to move `data_gb` from node index `a` to node index `b`."""
         if a == b or data_gb <= 0:

@@ -70,3 +70,21 @@ def test_retime_on_a_clock_rounds_up() -> None:
     s = list_schedule(p)
     units = retime(p, s, Options(quantum_s=0.1))
     assert units.makespan() == pytest.approx(800)  # integer durations: 80 s is 800 units of 0.1 s
+
+
+def test_lookahead_keeps_a_task_beside_the_only_nodes_its_child_may_use() -> None:
+    """Plain HEFT puts `a` on a fast node and then ships 10 GB at 0.1 Gbps (800 s) to the one TEE
+    node `b` may use: 950 s. Looking one step ahead, `a` runs on that node too: 200 s."""
+    fast = [{"id": f"f{k}", "gpus": 1, "speed": 2.0, "bandwidth_gbps": 0.1} for k in range(3)]
+    tee = {"id": "z", "gpus": 1, "speed": 1.0, "bandwidth_gbps": 0.1, "tee": ["tdx"], "attested": True}
+    problem = Problem(
+        Workload.model_validate({"tasks": [
+            {"id": "a", "duration_s": 100},
+            {"id": "b", "duration_s": 100, "sensitivity": "secure", "depends_on": [{"task": "a", "data_gb": 10}]}]}),
+        NodePool.model_validate({"nodes": [*fast, tee]}),
+        Policy.model_validate({"default_level": "public", "levels": [{"name": "public"},
+                                                                       {"name": "secure", "tee": ["tdx"]}]}))
+    assert list_schedule(problem, Options()).makespan() == pytest.approx(950)
+    assert list_schedule(problem, Options(lookahead=True)).makespan() == pytest.approx(200)
+    assert heuristic_schedule(problem, Options()).makespan() == pytest.approx(200)  # the better of the two
+    assert heuristic_schedule(problem, Options(objective=Objective.COST, deadline_s=300)).makespan() <= 300
