@@ -9,8 +9,8 @@ meets a sub-deadline derived from a makespan-first run (``cost``), choosing
 replica sets that keep `spread`, `min_success` and the replica count reachable.
 A child replica may start once, for each parent, the earliest of that parent's
 replicas has delivered its data (the contract's precedence rule). HEFT is myopic
-about where the data goes next; a second run with a one-step lookahead at the
-children catches the worst of that (see `heuristic_schedule`).
+about where the data goes next; `Options.lookahead` looks one step ahead at the
+children (the planner tries both).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ MAX_EVALS = 16  # exact insertion searches per replica choice (beyond the best a
 LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
 SHORTLIST = 512
 REFINE_ROUNDS = 3  # cost mode: re-derive sub-deadlines from the cheapest schedule so far
-LOOKAHEAD_MAX_PAIRS = 1_000_000  # makespan: (task, node) pairs up to which a lookahead run is also tried
 
 
 class Timeline:
@@ -501,12 +500,6 @@ def latest_finishes(problem: Problem, schedule: Schedule, deadline_s: float) -> 
 def heuristic_schedule(problem: Problem, options: Options | None = None) -> Schedule:
     """The heuristic's best schedule for `options.objective`.
 
-    For ``makespan``, plain HEFT, and (when data moves and the instance has at most
-    `LOOKAHEAD_MAX_PAIRS` task-node pairs) the same with a one-step lookahead: each task's first
-    replica goes where it *and its slowest child* could end earliest, so a task can stay beside
-    the only nodes its children may use instead of shipping its data over a slow link. The
-    better of the two wins.
-
     For ``cost`` with a deadline, a makespan-first schedule gives each task a
     sub-deadline and every replica takes the cheapest node that meets it; three
     sets of sub-deadlines are tried: finishes stretched to the deadline, the latest
@@ -519,13 +512,8 @@ def heuristic_schedule(problem: Problem, options: Options | None = None) -> Sche
     """
     opt = options or Options()
     if opt.objective == Objective.MAKESPAN:
-        plain = list_schedule(problem, opt)
-        if opt.lookahead or problem.n_tasks * problem.n_nodes > LOOKAHEAD_MAX_PAIRS or not any(
-                data > 0 for kids in problem.children for _, data in kids):
-            return plain
-        ahead = list_schedule(problem, Options(**{**opt.__dict__, "lookahead": True}))
-        return ahead if ahead.key(problem, opt.objective) < plain.key(problem, opt.objective) else plain
-    fast = heuristic_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
+        return list_schedule(problem, opt)
+    fast = list_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
         return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))

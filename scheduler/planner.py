@@ -26,7 +26,7 @@ import numpy as np
 from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
 from .errors import Infeasible, InfeasibleReason
-from .heuristic import Options, heuristic_schedule, retime
+from .heuristic import Options, heuristic_schedule, list_schedule, retime
 from .model import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Unplaceable, Workload
 from .problem import Problem
 from .schedule import Replica, Schedule, to_plan
@@ -34,6 +34,7 @@ from .schedule import Replica, Schedule, to_plan
 MAX_MODEL_LITERALS = 400_000  # node literals in the exact model before candidate lists apply
 LNS_ABOVE_LITERALS = 20_000  # node literals above which windows of tasks are solved instead of the whole model
 CANDIDATES_PER_TASK = 12
+LOOKAHEAD_MAX_PAIRS = 1_000_000  # makespan: (task, node) pairs up to which the lookahead heuristic also runs
 COST_BOUND_SHARE, COST_BOUND_MAX_S = 0.1, 2.0  # of the time limit, for the deadline-aware cost bound
 
 
@@ -145,6 +146,13 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                 heur, heur_value = priced, priced.key(problem, opts.objective)
                 candidates = [heur]
 
+    if opts.objective == Objective.MAKESPAN and problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and any(
+            data > 0 for kids in problem.children for _, data in kids):
+        # HEFT is blind to where a task's output goes next: the same with a look at the children
+        ahead = list_schedule(problem, Options(**{**heur_opts.__dict__, "lookahead": True}))
+        if _meets_deadline(ahead, opts) and (not candidates or ahead.key(problem, opts.objective) < heur_value):
+            heur, heur_value = ahead, ahead.key(problem, opts.objective)
+            candidates = [heur]
     base = _base_schedule(problem, ctx, heur_opts) if opts.preferred is not None else None
     if base is not None and _meets_deadline(base, opts):
         candidates.append(base)
