@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import Infeasible, InfeasibleReason
 from .model import Objective
+from .policy import replica_success
 from .problem import Problem
 from .schedule import Replica, Schedule
 
@@ -330,10 +331,7 @@ def _shortlist_suffices(p: Problem, i: int, nodes: np.ndarray, kept: list[int]) 
     level = p.levels[i]
     if level.min_success is None:
         return True
-    fail = 1.0
-    for n in [*kept, *best]:
-        fail *= 1.0 - float(p.reputation[n])
-    return 1.0 - fail >= level.min_success - 1e-12
+    return replica_success(float(p.reputation[n]) for n in [*kept, *best]) >= level.min_success - 1e-12
 
 
 def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.ndarray, rt: np.ndarray,
@@ -342,9 +340,8 @@ def _choose(b: _Builder, i: int, nodes: np.ndarray, idx: np.ndarray, ready: np.n
     """The candidate (position in `nodes`) to take and its start time. With `look` (makespan), the
     finish plus that lookahead decides."""
     gpus = b.p.tasks[i].gpus
-    lb = ready[idx] + rt[idx]
     if b.opt.objective == Objective.COST:
-        order = idx[np.lexsort((lb, np.round(cost[idx], 9)))]
+        order = idx[np.lexsort((ready[idx] + rt[idx], np.round(cost[idx], 9)))]
         examined = 0
         best: tuple[float, float, int, float] | None = None
         for k in order.tolist():

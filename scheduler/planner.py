@@ -28,6 +28,7 @@ from .cost_bound import deadline_cost_bound
 from .errors import Infeasible, InfeasibleReason
 from .heuristic import Options, heuristic_schedule, list_schedule, retime
 from .model import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Unplaceable, Workload
+from .policy import replica_success
 from .problem import Problem
 from .schedule import Replica, Schedule, to_plan
 
@@ -127,10 +128,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
         heur = heuristic_schedule(problem, heur_opts)
     except Infeasible as e:
         return _infeasible(problem, opts, e.reasons, bounds, time.monotonic() - t0, PlanStatus.INFEASIBLE)
-    candidates: list[Schedule] = []
-    if _meets_deadline(heur, opts):
-        candidates.append(heur)
-    heur_value = heur.key(problem, opts.objective)
+    candidates: list[Schedule] = [heur] if _meets_deadline(heur, opts) else []
 
     deadline_cost = None
     if opts.objective == Objective.COST and opts.deadline_s is not None:
@@ -142,17 +140,13 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
             # the same heuristic with the relaxation's price on congested nodes' time
             priced = heuristic_schedule(problem, Options(**{
                 **heur_opts.__dict__, "congestion_usd_per_gpu_s": deadline_cost.congestion_usd_per_gpu_s}))
-            if _meets_deadline(priced, opts) and (not candidates or priced.key(problem, opts.objective) < heur_value):
-                heur, heur_value = priced, priced.key(problem, opts.objective)
-                candidates = [heur]
+            heur, candidates = _better_warm_start(problem, opts, heur, candidates, priced)
 
     if opts.objective == Objective.MAKESPAN and problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and any(
             data > 0 for kids in problem.children for _, data in kids):
         # HEFT is blind to where a task's output goes next: the same with a look at the children
         ahead = list_schedule(problem, Options(**{**heur_opts.__dict__, "lookahead": True}))
-        if _meets_deadline(ahead, opts) and (not candidates or ahead.key(problem, opts.objective) < heur_value):
-            heur, heur_value = ahead, ahead.key(problem, opts.objective)
-            candidates = [heur]
+        heur, candidates = _better_warm_start(problem, opts, heur, candidates, ahead)
     base = _base_schedule(problem, ctx, heur_opts) if opts.preferred is not None else None
     if base is not None and _meets_deadline(base, opts):
         candidates.append(base)
@@ -294,6 +288,16 @@ class _Context:
         return sum(self.problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
 
 
+def _better_warm_start(problem: Problem, opts: PlanOptions, heur: Schedule, candidates: list[Schedule],
+                       other: Schedule) -> tuple[Schedule, list[Schedule]]:
+    """The warm start and candidates after another heuristic run: `other` replaces `heur` when it
+    meets the deadline and is better (or `heur` missed the deadline)."""
+    if _meets_deadline(other, opts) and (not candidates or other.key(problem, opts.objective) <
+                                         heur.key(problem, opts.objective)):
+        return other, [other]
+    return heur, candidates
+
+
 def _base_schedule(problem: Problem, ctx: _Context, options: Options) -> Schedule | None:
     """The base plan (`preferred`) on its own nodes, re-timed for this problem (new replicas from the
     release time on), when it still keeps every rule but the deadline; else None."""
@@ -315,8 +319,8 @@ def _base_schedule(problem: Problem, ctx: _Context, options: Options) -> Schedul
                 or len(np.unique(codes)) < len(codes):
             return None
         level = problem.levels[i]
-        if level.min_success is not None and 1.0 - float(np.prod(1.0 - problem.reputation[nodes])) < \
-                level.min_success - 1e-12:
+        if level.min_success is not None and \
+                replica_success(problem.reputation[nodes].tolist()) < level.min_success - 1e-12:
             return None
     base = Schedule([rows.get(i, []) for i in range(problem.n_tasks)])
     try:
