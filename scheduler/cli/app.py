@@ -33,6 +33,7 @@ from .common import (
     handle_errors,
     load_inputs,
     load_problem,
+    stderr,
     stdout,
     write_atomic,
 )
@@ -244,7 +245,7 @@ def _many(wl, pool, pol, scenarios: Path | None, sweep: str | None, options: Pla
             todo += sweep_scenarios(sweep, pool)
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="'--sweep'") from None
-    with Progress(console=stderr_console(), transient=True) as bar:
+    with Progress(console=stderr, transient=True) as bar:
         job = bar.add_task(f"{len(todo)} scenarios", total=len(todo))
         base, results, pids = run_scenarios(wl, pool, pol, todo, options,
                                             on_done=lambda r: bar.advance(job))
@@ -273,12 +274,6 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.4f}" if x < 1 else f"{x:,.2f}"
 
 
-def stderr_console():
-    from .common import stderr
-
-    return stderr
-
-
 @app.command()
 @handle_errors
 def pareto(
@@ -298,12 +293,12 @@ def pareto(
     from ..sweep import pareto_front
 
     wl, pool, pol = load_inputs(workload, nodes, policy)
-    with Progress(console=stderr_console(), transient=True) as bar:
+    with Progress(console=stderr, transient=True) as bar:
         job = bar.add_task(f"{points} deadlines", total=points)
         front = pareto_front(wl, pool, pol, PlanOptions(time_limit_s=time_limit, seed=seed, engine=engine),
                              points=points, on_done=lambda: bar.advance(job))
     if not front:
-        stderr_console().print("no plan: the workload cannot be placed")
+        stderr.print("no plan: the workload cannot be placed")
         raise typer.Exit(EXIT_INFEASIBLE)
     if plot is not None:
         from ..plots import pareto_plot
