@@ -213,6 +213,9 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                                                             message=msg)],
                            bounds, time.monotonic() - t0, PlanStatus.UNKNOWN)
 
+    if not _meets_deadline(heur, opts):
+        notes.append(f"the heuristic's plan ({heur.makespan():.1f} s) misses the deadline {opts.deadline_s:g} s: "
+                     f"its makespan and cost are for reference, not a plan")
     # at equal quality: the base plan (nothing moves), then the heuristic's (stable), then the solver's
     rank = {id(base): 0, id(heur): 1}
     best = min(candidates, key=lambda s: (s.key(problem, opts.objective), rank.get(id(s), 2)))
