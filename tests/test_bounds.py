@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import datasets
 from scheduler import plan
-from scheduler.bounds import compute_bounds
-from scheduler.model import NodePool, Workload
+from scheduler.bounds import _counting_span, compute_bounds
+from scheduler.model import NodePool, PlanStatus, Workload
 from scheduler.problem import Problem
 
 
@@ -19,28 +20,41 @@ def _pool(speeds_gpus: list[tuple[float, int]]) -> NodePool:
 
 def test_fastest_gpus_bound_is_the_uniform_machine_optimum():
     # three tasks of 300 reference-seconds; one GPU of speed 3 and six of speed 0.5.
-    # critical path 100 s, energy 900 / 6 = 150 s; the 3 fastest GPUs deliver 4/s: 900 / 4 = 225 s
+    # critical path 100 s, energy 900 / 6 = 150 s; with preemption the 3 fastest GPUs deliver 4/s:
+    # 900 / 4 = 225 s. Without it a slow GPU needs 600 s for one task, so all three run on the fast
+    # one: 300 s, which the counting bound proves.
     wl = Workload.model_validate({"tasks": [{"id": t, "duration_s": 300} for t in "abc"]})
     pool = _pool([(3.0, 1), (0.5, 6)])
     b = compute_bounds(Problem(wl, pool, None))
     assert b.critical_path_s == pytest.approx(100)
     assert b.energy_s == pytest.approx(150)
-    assert b.fastest_gpus_s == pytest.approx(225)
-    assert b.makespan_s == pytest.approx(225)
-    p = plan(wl, pool, time_limit_s=5)
-    assert p.makespan_s == pytest.approx(300)  # all three on the fast GPU: the true optimum
-    assert p.lower_bound_s >= 225 - 1e-6
+    assert _counting_span(np.full(3, 300.0), np.array([3.0] + [0.5] * 6)) == pytest.approx(300)
+    assert b.fastest_gpus_s == pytest.approx(300)
+    p = plan(wl, pool, time_limit_s=5, engine="heuristic")
+    assert p.makespan_s == pytest.approx(300) and p.status == PlanStatus.OPTIMAL
 
 
 def test_fastest_gpus_bound_counts_what_must_follow():
-    # a and b (300 each) both feed c (30 s on the fast GPU): a and b must end by makespan - 10
+    # a and b (300 each) both feed c (30 s on the fast GPU): a and b must end by makespan - 10.
+    # With preemption that is 600 / 3.5 + 10; without, both run on the fast GPU (a slow one
+    # needs 600 s): 200 + 10 s, the optimum
     wl = Workload.model_validate({"tasks": [
         {"id": "a", "duration_s": 300}, {"id": "b", "duration_s": 300},
         {"id": "c", "duration_s": 30, "depends_on": ["a", "b"]},
     ]})
     b = compute_bounds(Problem(wl, _pool([(3.0, 1), (0.5, 6)]), None))
-    assert b.fastest_gpus_s == pytest.approx(600 / 3.5 + 10)
+    assert b.fastest_gpus_s == pytest.approx(210)
     assert set(b.fastest_gpus_tasks or []) == {"a", "b"}
+
+
+@pytest.mark.parametrize(("works", "speeds", "expected"), [
+    ([10, 10, 10], [1, 1], 20),  # two jobs share a GPU
+    ([10, 10, 10, 1, 1, 1, 1, 1, 1], [1, 1], 20),  # small jobs must not hide the large ones
+    ([5, 5, 5, 5], [2, 1, 1, 1], 5),  # one job per GPU: the slow ones take 5 s
+    ([30, 30], [3, 1], 20),  # both on the fast GPU (20 s) beats one on the slow one (30 s)
+])
+def test_counting_bound_on_small_cases(works: list[float], speeds: list[float], expected: float) -> None:
+    assert _counting_span(np.array(works, dtype=float), np.array(speeds, dtype=float)) == pytest.approx(expected)
 
 
 def test_no_bound_exceeds_a_published_stg_optimum():
