@@ -112,6 +112,8 @@ class Options:
             price); the schedule's cost stays the true one.
         lookahead: makespan mode: the first replica of a task goes where its end plus the least
             time until its slowest child could end (beside it, or after the transfer) is least.
+            Cost mode: the makespan-first schedule behind the sub-deadlines is the better of a
+            run with and one without it.
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -510,7 +512,12 @@ def heuristic_schedule(problem: Problem, options: Options | None = None) -> Sche
     opt = options or Options()
     if opt.objective == Objective.MAKESPAN:
         return list_schedule(problem, opt)
-    fast = list_schedule(problem, Options(**{**opt.__dict__, "objective": Objective.MAKESPAN}))
+    fast_opt = Options(**{**opt.__dict__, "objective": Objective.MAKESPAN, "lookahead": False})
+    fast = list_schedule(problem, fast_opt)
+    if opt.lookahead:
+        ahead = list_schedule(problem, Options(**{**fast_opt.__dict__, "lookahead": True}))
+        if ahead.key(problem, Objective.MAKESPAN) < fast.key(problem, Objective.MAKESPAN):
+            fast = ahead
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
         return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))

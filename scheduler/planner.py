@@ -142,8 +142,7 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                 **heur_opts.__dict__, "congestion_usd_per_gpu_s": deadline_cost.congestion_usd_per_gpu_s}))
             heur, candidates = _better_warm_start(problem, opts, heur, candidates, priced)
 
-    if opts.objective == Objective.MAKESPAN and problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and any(
-            data > 0 for kids in problem.children for _, data in kids):
+    if opts.objective == Objective.MAKESPAN and _lookahead_pays(problem):
         # HEFT is blind to where a task's output goes next: the same with a look at the children
         ahead = list_schedule(problem, Options(**{**heur_opts.__dict__, "lookahead": True}))
         heur, candidates = _better_warm_start(problem, opts, heur, candidates, ahead)
@@ -285,10 +284,19 @@ class _Context:
         return Options(objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target,
                        release_s=o.release_s, fixed=self.fixed, finished=self.finished,
                        banned={self.problem.node_index[n] for n in o.banned_nodes if n in self.problem.node_index},
-                       candidates=None, preferred=self.preferred)
+                       candidates=None, preferred=self.preferred,
+                       # cost mode: the makespan-first run that sets the sub-deadlines also tries it
+                       lookahead=o.objective == Objective.COST and _lookahead_pays(self.problem))
 
     def fixed_cost(self) -> float:
         return sum(self.problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
+
+
+def _lookahead_pays(problem: Problem) -> bool:
+    """Whether to run the lookahead heuristic too: some edge carries data, and the instance is small
+    enough (`LOOKAHEAD_MAX_PAIRS`)."""
+    return problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and any(
+        data > 0 for kids in problem.children for _, data in kids)
 
 
 def _better_warm_start(problem: Problem, opts: PlanOptions, heur: Schedule, candidates: list[Schedule],

@@ -157,6 +157,58 @@ def test_random_instances(inst, windows: bool) -> None:
     assert key[0] <= warm[0] + 1e-6
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.sampled_from([0.6, 0.9, 1.0, 1.5]), st.sampled_from([None, 0.9]),
+       st.sampled_from(["auto", "heuristic"]))
+def test_cost_mode_with_a_deadline(inst, stretch: float, target: float | None, engine: str) -> None:
+    """Deadline = stretch x the makespan-first heuristic's makespan: a plan meets it and every rule,
+    costs no less than its bound, and no more than the heuristic's plan when that meets it too."""
+    wl, pool, pol, _ = inst
+    fast = plan(wl, pool, pol, time_limit_s=1.0, engine="heuristic")
+    if not fast.has_plan:
+        return
+    deadline = fast.makespan_s * stretch
+    p = plan(wl, pool, pol, objective="cost", deadline_s=deadline, success_target=target, time_limit_s=1.0,
+             engine=engine)
+    if not p.has_plan:
+        assert p.status in (PlanStatus.INFEASIBLE, PlanStatus.UNKNOWN) and p.unplaceable
+        assert stretch < 1 or target is not None  # the makespan-first plan itself meets the deadline
+        return
+    report = verify_plan(p, wl, pool, pol, deadline_s=deadline)
+    assert report.ok, report.violations
+    assert p.makespan_s <= deadline + 1e-6
+    assert p.cost_lower_bound_usd is not None and p.cost_usd >= p.cost_lower_bound_usd - 1e-9
+    if target is not None:
+        assert p.success_probability >= target - 1e-9
+    if p.heuristic_makespan_s <= deadline + 1e-6:
+        assert p.cost_usd <= p.heuristic_cost_usd + 1e-9
+    else:
+        assert any("misses the deadline" in m for m in p.messages or [])
+    if stretch >= 1 and target is None:
+        assert p.cost_usd <= fast.cost_usd + 1e-9
+
+
+def test_cost_mode_meets_the_deadline_of_the_makespan_first_plan() -> None:
+    """The makespan-first heuristic behind cost mode's sub-deadlines tries the lookahead run too,
+    as makespan mode does: t1 beside its TEE-only child t2 avoids an 8 s transfer (20 s, not
+    28 s). Without it the heuristic engine found no plan for a deadline its own plan meets."""
+    nodes = [{"id": f"n{k}", "gpus": 1, "speed": 0.5, "bandwidth_gbps": 1.0, "tee": ["tdx"] if k == 3 else []}
+             for k in range(4)]
+    pool = NodePool.model_validate({"nodes": nodes})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "t0", "duration_s": 5, "gpus": 0}, {"id": "t1", "duration_s": 5, "gpus": 0},
+        {"id": "t2", "duration_s": 5, "gpus": 0, "sensitivity": "secure",
+         "depends_on": [{"task": "t0", "data_gb": 0.0}, {"task": "t1", "data_gb": 1.0}]},
+        {"id": "t3", "duration_s": 5, "gpus": 0}]})
+    pol = Policy.model_validate({"default_level": "public", "levels": [{"name": "public"},
+                                                                       {"name": "secure", "tee": ["tdx"]}]})
+    fast = plan(wl, pool, pol, time_limit_s=1, engine="heuristic")
+    assert fast.makespan_s == pytest.approx(20)
+    p = plan(wl, pool, pol, objective="cost", deadline_s=fast.makespan_s, time_limit_s=1, engine="heuristic")
+    assert p.has_plan and p.makespan_s <= 20 + 1e-6
+    assert verify_plan(p, wl, pool, pol, deadline_s=20).ok
+
+
 def test_windows_improve_a_trace_and_stay_valid() -> None:
     from benchmarks import ROOT
     from benchmarks.datasets import wf_traces, wf_workload
