@@ -243,6 +243,30 @@ def list_schedule(problem: Problem, options: Options | None = None,
             `min_success` out of reach, or the success target unreachable).
     """
     opt = options or Options()
+    try:
+        return _list_schedule(problem, opt, sub_deadlines)
+    except Infeasible as e:
+        if opt.success_target is None or any(r.rule != "success_target" for r in e.reasons):
+            raise
+    # replicas went to a less reputable node of some spread value, which adding replicas cannot mend:
+    # once more, on the most reputable node(s) of each spread value only (the most success any plan has)
+    b = _Builder(problem, opt)
+    return _list_schedule(problem, Options(**{**opt.__dict__, "candidates": _most_reputable(problem, b.allowed)}),
+                          sub_deadlines)
+
+
+def _most_reputable(problem: Problem, allowed: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """Per task, its allowed nodes that are the most reputable of their spread value."""
+    out = {}
+    for i, nodes in enumerate(allowed):
+        codes = problem.spread_of(i)[nodes]
+        top = np.full(int(codes.max()) + 1 if len(codes) else 0, -np.inf)
+        np.maximum.at(top, codes, problem.reputation[nodes])
+        out[i] = nodes[problem.reputation[nodes] >= top[codes]]
+    return out
+
+
+def _list_schedule(problem: Problem, opt: Options, sub_deadlines: np.ndarray | None) -> Schedule:
     b = _Builder(problem, opt)
     kept = {i: [r.node for r in reps] for i, reps in opt.fixed.items() if i not in opt.finished}
     reasons = problem.static_reasons(b.allowed, opt.finished, kept)
@@ -444,8 +468,9 @@ def _reach_success(b: _Builder, target: float) -> None:
             if best is None or score > best[0]:
                 best = (score, i, n, gain, p.cost(i, n))
         if best is None:
+            weakest = sorted((logs[i], p.task_ids[i]) for i in range(p.n_tasks) if i not in b.opt.finished)[:5]
             raise Infeasible([InfeasibleReason(
-                rule="success_target", tasks=[],
+                rule="success_target", tasks=[t for _, t in weakest],
                 message=f"no plan reaches success probability {target:g}: every task already has replicas on "
                         f"its most reputable node of each spread value (reaches {math.exp(total):.6g})")])
         _, i, n, gain, _ = best

@@ -201,7 +201,8 @@ def plan_problem(problem: Problem, opts: PlanOptions) -> Plan:
                 engine = "cp-sat"
         if cp_status == "infeasible" and not candidates:
             why = [_deadline_reason(bounds, opts.deadline_s, proved=True)] if opts.deadline_s is not None else [
-                InfeasibleReason(rule="combination", tasks=[],
+                InfeasibleReason(rule="combination",
+                                 tasks=[t for i, t in enumerate(problem.task_ids) if i not in ctx.finished],
                                  message="the solver proved that no plan satisfies every rule together")]
             return _infeasible(problem, opts, why, bounds, time.monotonic() - t0, PlanStatus.INFEASIBLE)
 

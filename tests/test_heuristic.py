@@ -62,6 +62,20 @@ def test_unreachable_success_target(tiny_workload_doc, tiny_pool_doc, tiny_polic
     with pytest.raises(Infeasible) as e:
         list_schedule(p, Options(success_target=0.999999999))
     assert e.value.reasons[0].rule == "success_target"
+    assert e.value.reasons[0].tasks  # the weakest tasks are named
+
+
+def test_success_target_reached_past_a_less_reputable_first_replica() -> None:
+    """The first replica goes to n0 (as fast and cheap as n1, but less reputable). Spread by
+    operator then rules out n1, so added replicas reach 1 - 0.2 * 0.2 = 0.96 at most, while
+    n1 + n2 reach 0.99. The heuristic must find the latter, not call 0.985 unreachable."""
+    nodes = [{"id": f"n{k}", "operator": op, "gpus": 1, "reputation": rep}
+             for k, (op, rep) in enumerate([("op0", 0.8), ("op0", 0.95), ("op1", 0.8)])]
+    pool = NodePool.model_validate({"nodes": nodes})
+    wl = Workload.model_validate({"tasks": [{"id": "t0", "duration_s": 5, "gpus": 0}]})
+    pol = Policy.model_validate({"default_level": "public", "levels": [{"name": "public", "spread": "operator"}]})
+    s = list_schedule(Problem(wl, pool, pol), Options(success_target=0.985))
+    assert sorted(r.node for r in s.replicas[0]) == [1, 2]
 
 
 def test_retime_on_a_clock_rounds_up() -> None:
