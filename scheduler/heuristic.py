@@ -273,7 +273,8 @@ def _list_schedule(problem: Problem, opt: Options, sub_deadlines: np.ndarray | N
     if reasons:
         raise Infeasible(reasons)
     rank = upward_ranks(problem, b.consider)
-    order = sorted(range(problem.n_tasks), key=lambda i: (-rank[i], i))
+    # equal ranks: the larger GPU demand first, as in packing (small tasks fit the gaps it leaves)
+    order = sorted(range(problem.n_tasks), key=lambda i: (-rank[i], -problem.tasks[i].gpus * problem.required[i], i))
     for i in order:
         if i in opt.finished:
             continue

@@ -104,3 +104,13 @@ def test_lookahead_keeps_a_task_beside_the_only_nodes_its_child_may_use() -> Non
 
     plan = plan_problem(problem, PlanOptions(engine="heuristic"))  # the planner tries both
     assert plan.makespan_s == pytest.approx(200) and plan.heuristic_makespan_s == pytest.approx(200)
+
+
+def test_equal_ranks_place_the_larger_gpu_demand_first() -> None:
+    """t0 (1 GPU) and t1 (2 GPUs, 2 replicas on distinct nodes) rank equal. Taking t0 first put
+    it on the 2-GPU node, so one replica of t1 waited for it: 120 s instead of 60 s."""
+    pool = NodePool.model_validate({"nodes": [{"id": "n0", "gpus": 2, "speed": 0.5},
+                                              {"id": "n1", "gpus": 3, "speed": 0.5}]})
+    wl = Workload.model_validate({"tasks": [{"id": "t0", "duration_s": 30, "gpus": 1},
+                                            {"id": "t1", "duration_s": 30, "gpus": 2, "replicas": 2}]})
+    assert list_schedule(Problem(wl, pool, None)).makespan() == pytest.approx(60)
