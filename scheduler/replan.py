@@ -5,6 +5,8 @@
 - Replicas that started before `now` on healthy nodes keep running as planned.
 - Replicas on failed nodes that had not finished by `now` are lost; those that
   had finished stay (their outputs were delivered before the failure).
+- A done task's replica that was still to start on a failed node is lost too, and
+  the task takes a new replica in its place (nothing starts on a failed node).
 - Everything else is placed again from `now` on, off the failed nodes, with every
   rule of the contract, preferring the old plan's nodes at equal quality.
 
@@ -44,16 +46,22 @@ def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
         all_done |= nx.ancestors(graph, t)
     keep: dict[str, list[Assignment]] = {}
     lost: list[Assignment] = []
+    reopened: set[str] = set()
     for a in plan.assignments:
         if a.task not in workload.by_id:
             continue
         if a.task in all_done:
-            keep.setdefault(a.task, []).append(a)
+            if a.node in failed_nodes and a.start_s > now_s:
+                lost.append(a)  # an extra replica still to start on a node that has failed: placed again
+                reopened.add(a.task)
+            else:
+                keep.setdefault(a.task, []).append(a)
         elif a.start_s < now_s:
             if a.node in failed_nodes and a.end_s > now_s:
                 lost.append(a)  # was running when its node failed
             else:
                 keep.setdefault(a.task, []).append(a)  # running on a healthy node, or already finished
+    all_done -= reopened
     return ReplanInput(keep=keep, done=all_done, lost=lost, implied_done=all_done - set(done))
 
 

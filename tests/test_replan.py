@@ -117,6 +117,31 @@ def test_replica_that_ended_but_is_not_done_does_not_push_the_bound() -> None:
         assert new.makespan_s == pytest.approx(150) and new.lower_bound_s <= 150 + 1e-6
 
 
+def test_a_done_tasks_replica_still_to_start_on_a_failed_node_is_placed_again() -> None:
+    """t3 is done, so t1 (its parent) is too, but t1's second replica was to start on n0 after
+    `now`, and n0 has failed: it must not stay there (found by the policy-safety property)."""
+    from scheduler.model import NodePool, Plan, Workload
+
+    pool = NodePool.model_validate({"nodes": [{"id": f"n{k}", "gpus": 1, "speed": s}
+                                              for k, s in enumerate([0.5, 0.5, 0.5, 2.0])]})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "t0", "duration_s": 5, "gpus": 0},
+        {"id": "t1", "duration_s": 5, "gpus": 0, "replicas": 2, "depends_on": [{"task": "t0", "data_gb": 1.0}]},
+        {"id": "t2", "duration_s": 5, "gpus": 0},
+        {"id": "t3", "duration_s": 5, "gpus": 0, "depends_on": ["t0", "t1"]}]})
+    rows = [("t0", 0, "n3", 0, 2.5), ("t1", 0, "n3", 2.5, 5), ("t2", 0, "n1", 0, 10), ("t3", 0, "n3", 5, 7.5),
+            ("t1", 1, "n0", 20.5, 30.5)]
+    old = Plan.model_validate({"status": "feasible", "objective": "makespan", "assignments": [
+        {"task": t, "replica": k, "node": n, "start_s": a, "end_s": b} for t, k, n, a, b in rows]})
+    new = replan(wl, pool, None, old, now_s=10, done={"t3"}, failed_nodes={"n0"},
+                 options=PlanOptions(time_limit_s=1))
+    assert new.has_plan
+    report = verify_plan(new, wl, pool, None, failed_nodes=["n0"], now_s=10)
+    assert report.ok, report.violations
+    assert sorted(a.node for a in new.assignments if a.task == "t1")[0] != "n0"
+    assert any("t1#1@n0" in m for m in new.messages or [])
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.floats(0.0, 1.0), st.sampled_from(["auto", "heuristic"]))
 def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float, engine: str) -> None:
