@@ -190,6 +190,7 @@ def _fastest_gpus_bound(problem: Problem, count: dict[int, int], first_count: di
     tasks = np.array(sorted(works), dtype=np.int64)
     w = np.array([works[i] for i in tasks])
     cum_speed = np.cumsum(speeds)
+    speed_values, speed_gpus = np.unique(speeds, return_counts=True)
     best, best_set = 0.0, np.zeros(0, dtype=np.int64)
     for values, offset, jobs in ((tail[tasks], 0.0, first_count), (head[tasks] - release_s, release_s, count)):
         c = np.array([jobs[i] for i in tasks], dtype=np.int64)
@@ -206,32 +207,32 @@ def _fastest_gpus_bound(problem: Problem, count: dict[int, int], first_count: di
             top = np.sort(job_w)[::-1][:k]
             span = max(float(np.max(np.cumsum(top) / cum_speed[:k])), float(job_w.sum()) / float(cum_speed[-1]))
             if at % counting_every == 0:
-                span = max(span, _counting_span(job_w, speeds))
+                span = max(span, _counting_span(job_w, speed_values, speed_gpus))
             if offset + theta + span > best:
                 best, best_set = offset + float(theta) + span, tasks[sel]
     names = [problem.task_ids[i] for i in best_set[np.argsort(-w[np.isin(tasks, best_set)])][:10]]
     return best, names
 
 
-def _counting_span(job_w: np.ndarray, speeds: np.ndarray) -> float:
-    """A lower bound on the time in which GPUs of `speeds` run jobs of work `job_w` without
-    preemption. A GPU of speed s that runs k jobs within T has T*s >= the sum of the k smallest
-    works; so within the least feasible T the GPUs can hold, counted this way, as many jobs as
-    there are. Small jobs fill that count cheaply, so it is applied to the m largest jobs alone,
-    for a few m; the times come from a bisection and lie below the least such T."""
-    values, multiplicity = np.unique(speeds, return_counts=True)
+def _counting_span(job_w: np.ndarray, speed_values: np.ndarray, speed_gpus: np.ndarray) -> float:
+    """A lower bound on the time in which GPUs (`speed_gpus` of each speed in `speed_values`,
+    ascending) run jobs of work `job_w` without preemption. A GPU of speed s that runs k jobs
+    within T has T*s >= the sum of the k smallest works; so within the least feasible T the GPUs
+    can hold, counted this way, as many jobs as there are. Small jobs fill that count cheaply, so
+    it is applied to the m largest jobs alone, for a few m; the times come from a bisection and
+    lie below the least such T."""
     ordered = np.sort(job_w)[::-1]
     top_sums = np.concatenate(([0.0], np.cumsum(ordered)))  # the m largest works sum to top_sums[m]
     drops = np.flatnonzero(ordered[1:] < 0.5 * ordered[:-1]) + 1  # where the job sizes fall off
     m = np.unique(np.concatenate((drops[:COUNTING_SUBSETS],
                                   np.geomspace(1, len(job_w), COUNTING_SUBSETS))).astype(np.int64))
     # the k smallest of the m largest sum to top_sums[m] - top_sums[m - k]
-    low, high = np.zeros(len(m)), top_sums[m] / values[-1]  # the fastest GPU alone runs them all by `high`
+    low, high = np.zeros(len(m)), top_sums[m] / speed_values[-1]  # the fastest GPU alone runs them all by `high`
     for _ in range(BISECTION_STEPS):
         mid = (low + high) / 2
-        reach = top_sums[m][:, None] - mid[:, None] * values[None, :] * (1 + 1e-9)
+        reach = top_sums[m][:, None] - mid[:, None] * speed_values[None, :] * (1 + 1e-9)
         fits = m[:, None] - np.searchsorted(top_sums, reach, side="left")
-        runs_all = (np.clip(fits, 0, m[:, None]) * multiplicity[None, :]).sum(axis=1) >= m
+        runs_all = (np.clip(fits, 0, m[:, None]) * speed_gpus[None, :]).sum(axis=1) >= m
         high = np.where(runs_all, mid, high)
         low = np.where(runs_all, low, mid)
     return float(low.max())
