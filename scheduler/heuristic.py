@@ -242,17 +242,7 @@ def list_schedule(problem: Problem, options: Options | None = None,
         Infeasible: a task cannot be placed at all (no eligible node, spread or
             `min_success` out of reach, or the success target unreachable).
     """
-    opt = options or Options()
-    try:
-        return _list_schedule(problem, opt, sub_deadlines)
-    except Infeasible as e:
-        if opt.success_target is None or any(r.rule != "success_target" for r in e.reasons):
-            raise
-    # replicas went to a less reputable node of some spread value, which adding replicas cannot mend:
-    # once more, on the most reputable node(s) of each spread value only (the most success any plan has)
-    b = _Builder(problem, opt)
-    return _list_schedule(problem, Options(**{**opt.__dict__, "candidates": _most_reputable(problem, b.allowed)}),
-                          sub_deadlines)
+    return _list_schedule(problem, options or Options(), sub_deadlines, retry_reputable=True)
 
 
 def _most_reputable(problem: Problem, allowed: list[np.ndarray]) -> dict[int, np.ndarray]:
@@ -266,7 +256,8 @@ def _most_reputable(problem: Problem, allowed: list[np.ndarray]) -> dict[int, np
     return out
 
 
-def _list_schedule(problem: Problem, opt: Options, sub_deadlines: np.ndarray | None) -> Schedule:
+def _list_schedule(problem: Problem, opt: Options, sub_deadlines: np.ndarray | None,
+                   retry_reputable: bool) -> Schedule:
     b = _Builder(problem, opt)
     kept = {i: [r.node for r in reps] for i, reps in opt.fixed.items() if i not in opt.finished}
     reasons = problem.static_reasons(b.allowed, opt.finished, kept)
@@ -280,7 +271,15 @@ def _list_schedule(problem: Problem, opt: Options, sub_deadlines: np.ndarray | N
             continue
         _place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
     if opt.success_target is not None:
-        _reach_success(b, opt.success_target)
+        try:
+            _reach_success(b, opt.success_target)
+        except Infeasible:
+            if not retry_reputable:
+                raise
+            # replicas went to a less reputable node of some spread value, which adding replicas cannot
+            # mend: once more, on the most reputable node(s) of each value only (the most success any plan has)
+            again = Options(**{**opt.__dict__, "candidates": _most_reputable(problem, b.allowed)})
+            return _list_schedule(problem, again, sub_deadlines, retry_reputable=False)
     return b.sched
 
 
