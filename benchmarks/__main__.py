@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from scheduler import Problem, plan
-from scheduler.bounds import compute_bounds
+from scheduler.engine.bounds import compute_bounds
 from scheduler.generate import generate_pool
-from scheduler.loading import load_policy
-from scheduler.model import NodePool
+from scheduler.formats.loading import load_policy
+from scheduler.domain import NodePool
 
 from . import datasets
 

@@ -27,10 +27,10 @@ SERIES = [1_000, 2_000, 5_000, 10_000]
 
 def _work(tasks: int, nodes: int, limit: float | None, queue: Any) -> None:
     from scheduler.generate import generate_layered, generate_pool
-    from scheduler.heuristic import LARGE_POOL, SHORTLIST, Options, heuristic_schedule
-    from scheduler.loading import load_policy
-    from scheduler.model import NodePool, Workload
-    from scheduler.planner import PlanOptions, plan_problem
+    from scheduler.engine.heuristic import LARGE_POOL, SHORTLIST, HeuristicSettings, heuristic_schedule
+    from scheduler.formats.loading import load_policy
+    from scheduler.domain import NodePool, Workload
+    from scheduler.engine import PlanOptions, plan_problem
     from scheduler.problem import Problem
 
     from . import ROOT
@@ -42,7 +42,7 @@ def _work(tasks: int, nodes: int, limit: float | None, queue: Any) -> None:
     pool, wl = NodePool.model_validate(pool_doc), Workload.model_validate(wl_doc)
     problem = Problem(wl, pool, policy)
     reasons = problem.static_reasons()
-    heur = heuristic_schedule(problem, Options())
+    heur = heuristic_schedule(problem, HeuristicSettings())
     first = time.perf_counter() - t0
     candidates = sum(min(len(problem.eligible(i)), 2 * SHORTLIST) if len(problem.eligible(i)) > LARGE_POOL
                      else len(problem.eligible(i)) for i in range(problem.n_tasks))

@@ -1,48 +1,65 @@
 """Privacy-aware placement of task DAGs onto decentralised GPU pools.
 
-The public API: load the three inputs, plan, audit, explain, ask what-if.
+The public API: load the three inputs, plan, audit, explain, ask what-if, replan,
+simulate. Every function takes the inputs first (workload, pool, policy, or the
+compiled `Problem`), then the plan, then keyword-only options.
 
     >>> from scheduler import load_workload, load_nodes, load_policy, plan, verify_plan
-    >>> wl, pool, pol = load_workload("w.yaml"), load_nodes("n.yaml"), load_policy("p.yaml")  # doctest: +SKIP
-    >>> p = plan(wl, pool, pol, objective="makespan", time_limit_s=10)                       # doctest: +SKIP
-    >>> verify_plan(p, wl, pool, pol).ok                                                      # doctest: +SKIP
-    True
+    >>> wl, pool = load_workload("examples/llm-finetune.yaml"), load_nodes("examples/pool-60.yaml")
+    >>> pol = load_policy("policies/default.yaml")
+    >>> p = plan(wl, pool, pol, time_limit_s=2, engine="heuristic")
+    >>> p.status.value, verify_plan(wl, pool, pol, p).ok
+    ('feasible', True)
 
-The domain (models, policy rules, network) imports neither ortools nor prefect.
+The house, from the bottom up (each layer imports only those below it):
+
+- `scheduler.domain`: the contract's models and rules (no machinery);
+- `scheduler.formats`: reading the files;
+- `scheduler.problem`: the three inputs compiled into index-based parts;
+- `scheduler.engine`: the planner's stages, the heuristic, the bounds, CP-SAT;
+- `scheduler.analysis`: verify, explain, metrics, what-if, sweeps, replan, simulate;
+- `scheduler.pictures`: Gantt charts, histograms, fronts;
+- `scheduler.cli`: the command line (the only place typer and rich are used).
 """
 
-from .errors import Infeasible, InfeasibleReason, InputError, PolicyError, SchedulerError
-from .explain import Explanation, explain_task
-from .loading import load_nodes, load_plan, load_policy, load_workload
-from .model import (
+from .analysis.explain import Explanation, explain_task
+from .analysis.metrics import PlanMetrics, plan_metrics
+from .analysis.replan import replan
+from .analysis.simulate import SimulationResult, simulate
+from .analysis.verify import Violation, VerifyReport, verify_plan
+from .analysis.whatif import Scenario, WhatIfResult, apply_scenario, whatif
+from .domain import (
     Assignment,
     Level,
+    LevelOrigin,
     Link,
+    Network,
     Node,
     NodePool,
     Objective,
     Plan,
     PlanStatus,
     Policy,
+    Rule,
     Task,
     Unplaceable,
     Workload,
+    effective_levels,
     permissive_policy,
+    rejections,
 )
-from .network import Network
-from .planner import PlanOptions, plan, plan_problem
-from .policy import LevelOrigin, Rule, effective_levels, rejections
+from .engine import Engine, PlanOptions, plan, plan_problem
+from .errors import Infeasible, InfeasibleReason, InputError, PolicyError, SchedulerError
+from .formats import load_nodes, load_plan, load_policy, load_workload
 from .problem import Problem
-from .verify import Violation, VerifyReport, verify_plan
-from .whatif import Scenario, WhatIfResult, apply_scenario, whatif
 
 __all__ = [
-    "Assignment", "Explanation", "Infeasible", "InfeasibleReason", "InputError", "Level", "LevelOrigin", "Link",
-    "Network", "Node", "NodePool", "Objective", "Plan", "PlanOptions", "PlanStatus", "Policy", "PolicyError",
-    "Problem", "Rule", "Scenario", "SchedulerError", "Task", "Unplaceable", "Violation", "VerifyReport",
-    "WhatIfResult", "Workload", "apply_scenario", "effective_levels", "explain_task", "load_nodes", "load_plan",
-    "load_policy", "load_workload", "permissive_policy", "plan", "plan_problem", "rejections", "verify_plan",
-    "whatif",
+    "Assignment", "Engine", "Explanation", "Infeasible", "InfeasibleReason", "InputError", "Level", "LevelOrigin",
+    "Link", "Network", "Node", "NodePool", "Objective", "Plan", "PlanMetrics", "PlanOptions", "PlanStatus", "Policy",
+    "PolicyError", "Problem", "Rule", "Scenario", "SchedulerError", "SimulationResult", "Task", "Unplaceable",
+    "Violation", "VerifyReport", "WhatIfResult", "Workload", "apply_scenario", "effective_levels", "explain_task",
+    "load_nodes", "load_plan", "load_policy", "load_workload", "permissive_policy", "plan", "plan_metrics",
+    "plan_problem", "rejections", "replan", "simulate", "verify_plan", "whatif",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

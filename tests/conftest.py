@@ -18,7 +18,7 @@ import pytest
 import yaml
 from hypothesis import strategies as st
 
-from scheduler.model import NodePool, Objective, Policy, Workload
+from scheduler.domain import NodePool, Objective, Policy, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SCHEDULER_SHARED", ROOT.parent / "shared"))

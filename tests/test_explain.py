@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scheduler.explain import explain_task
-from scheduler.loading import load_nodes, load_policy, load_workload
+from scheduler.analysis.explain import explain_task
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
 from scheduler.problem import Problem
 
 from .conftest import CASES, POLICY, POOL60

@@ -6,11 +6,11 @@ import pytest
 
 from benchmarks.datasets import heft_example
 from scheduler.errors import Infeasible
-from scheduler.heuristic import Options, Timeline, heuristic_schedule, list_schedule, retime
-from scheduler.model import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler.engine.heuristic import HeuristicSettings, Timeline, heuristic_schedule, list_schedule, retime
+from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
 from scheduler.problem import Problem
-from scheduler.schedule import to_plan
-from scheduler.verify import verify_plan
+from scheduler.engine.schedule import to_plan
+from scheduler.analysis.verify import verify_plan
 
 
 def test_heft_paper_example_gives_80() -> None:
@@ -35,7 +35,7 @@ def test_heuristic_plans_are_valid(tiny_workload_doc, tiny_pool_doc, tiny_policy
                      Policy.model_validate(tiny_policy_doc))
     p = Problem(wl, pool, pol)
     for objective in Objective:
-        s = heuristic_schedule(p, Options(objective=objective))
+        s = heuristic_schedule(p, HeuristicSettings(objective=objective))
         plan = to_plan(p, s, status=PlanStatus.FEASIBLE, objective=objective, lower_bound_s=None, solve_time_s=0)
         assert verify_plan(plan, wl, pool, pol).ok
 
@@ -45,14 +45,14 @@ def test_min_success_adds_replicas(tiny_workload_doc, tiny_pool_doc, tiny_policy
     p = Problem(Workload.model_validate(tiny_workload_doc), NodePool.model_validate(tiny_pool_doc),
                 Policy.model_validate(tiny_policy_doc))
     s = list_schedule(p)
-    assert sorted(s.nodes_of(p.task_index["ingest"])) == [0, 1]
+    assert sorted(s.nodes_of(p.dag.index["ingest"])) == [0, 1]
 
 
 def test_success_target_adds_replicas(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
     p = Problem(Workload.model_validate(tiny_workload_doc), NodePool.model_validate(tiny_pool_doc),
                 Policy.model_validate(tiny_policy_doc))
     base = list_schedule(p)
-    more = list_schedule(p, Options(success_target=0.9995))
+    more = list_schedule(p, HeuristicSettings(success_target=0.9995))
     assert more.success(p) >= 0.9995 > base.success(p)
 
 
@@ -60,7 +60,7 @@ def test_unreachable_success_target(tiny_workload_doc, tiny_pool_doc, tiny_polic
     p = Problem(Workload.model_validate(tiny_workload_doc), NodePool.model_validate(tiny_pool_doc),
                 Policy.model_validate(tiny_policy_doc))
     with pytest.raises(Infeasible) as e:
-        list_schedule(p, Options(success_target=0.999999999))
+        list_schedule(p, HeuristicSettings(success_target=0.999999999))
     assert e.value.reasons[0].rule == "success_target"
     assert e.value.reasons[0].tasks  # the weakest tasks are named
 
@@ -74,7 +74,7 @@ def test_success_target_reached_past_a_less_reputable_first_replica() -> None:
     pool = NodePool.model_validate({"nodes": nodes})
     wl = Workload.model_validate({"tasks": [{"id": "t0", "duration_s": 5, "gpus": 0}]})
     pol = Policy.model_validate({"default_level": "public", "levels": [{"name": "public", "spread": "operator"}]})
-    s = list_schedule(Problem(wl, pool, pol), Options(success_target=0.985))
+    s = list_schedule(Problem(wl, pool, pol), HeuristicSettings(success_target=0.985))
     assert sorted(r.node for r in s.replicas[0]) == [1, 2]
 
 
@@ -82,7 +82,7 @@ def test_retime_on_a_clock_rounds_up() -> None:
     wl, pool = heft_example()
     p = Problem(wl, pool)
     s = list_schedule(p)
-    units = retime(p, s, Options(quantum_s=0.1))
+    units = retime(p, s, HeuristicSettings(quantum_s=0.1))
     assert units.makespan() == pytest.approx(800)  # integer durations: 80 s is 800 units of 0.1 s
 
 
@@ -98,9 +98,9 @@ def test_lookahead_keeps_a_task_beside_the_only_nodes_its_child_may_use() -> Non
         NodePool.model_validate({"nodes": [*fast, tee]}),
         Policy.model_validate({"default_level": "public", "levels": [{"name": "public"},
                                                                        {"name": "secure", "tee": ["tdx"]}]}))
-    assert list_schedule(problem, Options()).makespan() == pytest.approx(950)
-    assert list_schedule(problem, Options(lookahead=True)).makespan() == pytest.approx(200)
-    from scheduler.planner import PlanOptions, plan_problem
+    assert list_schedule(problem, HeuristicSettings()).makespan() == pytest.approx(950)
+    assert list_schedule(problem, HeuristicSettings(lookahead=True)).makespan() == pytest.approx(200)
+    from scheduler.engine.planner import PlanOptions, plan_problem
 
     plan = plan_problem(problem, PlanOptions(engine="heuristic"))  # the planner tries both
     assert plan.makespan_s == pytest.approx(200) and plan.heuristic_makespan_s == pytest.approx(200)

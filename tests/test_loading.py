@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.errors import InputError
-from scheduler.loading import load_nodes, load_policy, load_workload, parse_text, yaml_notes
+from scheduler.formats import load_nodes, load_policy, load_workload, parse_text
 
 from .conftest import BAD, SHARED, write_yaml
 
@@ -110,7 +110,7 @@ def test_yaml12_scalars(tmp_path: Path) -> None:
     p.write_text("nodes:\n - {id: n1, country: NO, gpus: 0x10, speed: 1e0, attested: true}\n")
     pool = load_nodes(p)
     assert pool.nodes[0].country == "NO" and pool.nodes[0].gpus == 16 and pool.nodes[0].speed == 1.0
-    assert any("NO" in n for n in yaml_notes())
+    assert any("NO" in n for n in pool.notes)
 
 
 def test_ambiguous_allow_list_entry_is_left_out(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_ambiguous_allow_list_entry_is_left_out(tmp_path: Path) -> None:
     pol = load_policy(p)
     assert pol.levels[0].countries == ["DE", "NO", "SE"]  # only the quoted one stays
     assert pol.levels[1].countries == []  # allows nothing under either reading
-    notes = yaml_notes()
+    notes = pol.notes
     assert sum("levels[0].countries[1]" in n for n in notes) == 1
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduler.model import NodePool, Workload
-from scheduler.network import Network
+from scheduler.domain import NodePool, Workload
+from scheduler.domain import Network
 from scheduler.problem import Problem
 
 POOL = NodePool.model_validate({
@@ -43,7 +43,7 @@ def test_vectorised_transfers_agree() -> None:
     p = Problem(Workload.model_validate({"tasks": [{"id": "t", "duration_s": 1, "gpus": 0}]}), POOL)
     net = Network(POOL)
     for a in range(4):
-        got = p.transfers_from(a, 3.0, np.arange(4))
+        got = p.links.transfers_from(a, 3.0, np.arange(4))
         want = [net.transfer_s(POOL.nodes[a].id, POOL.nodes[b].id, 3.0) for b in range(4)]
         assert got.tolist() == pytest.approx(want)
-        assert [p.transfer(a, b, 3.0) for b in range(4)] == pytest.approx(want)
+        assert [p.links.transfer(a, b, 3.0) for b in range(4)] == pytest.approx(want)

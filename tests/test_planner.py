@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.datasets import heft_example, stg_files, stg_optima, stg_pool, stg_workload
-from scheduler import plan
-from scheduler.bounds import compute_bounds
-from scheduler.model import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler import PlanOptions, plan
+from scheduler.engine.bounds import compute_bounds
+from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
 from scheduler.problem import Problem
-from scheduler.verify import verify_plan
+from scheduler.analysis.verify import verify_plan
 
 from .conftest import instances
 
@@ -142,7 +142,8 @@ def test_slower_node_link_is_respected() -> None:
 def test_random_instances(inst, windows: bool) -> None:
     wl, pool, pol, objective = inst
     # windows: the large-model path (rolling CP-SAT windows around the heuristic's plan), forced
-    p = plan(wl, pool, pol, objective=objective, time_limit_s=1.0, lns_above_literals=0 if windows else 10**9)
+    p = plan(wl, pool, pol, options=PlanOptions(objective=objective, time_limit_s=1.0,
+                                                lns_above_literals=0 if windows else 10**9))
     if not p.has_plan:
         assert p.status == PlanStatus.INFEASIBLE and p.unplaceable
         return
@@ -213,13 +214,13 @@ def test_windows_improve_a_trace_and_stay_valid() -> None:
     from benchmarks import ROOT
     from benchmarks.datasets import wf_traces, wf_workload
     from scheduler.generate import generate_pool
-    from scheduler.loading import load_policy
+    from scheduler.formats.loading import load_policy
 
     wl = wf_workload(next(f for f in wf_traces() if "hep-1seq" in f.stem))  # epigenomics, 41 tasks
     pool = NodePool.model_validate(generate_pool(12, seed=11, links=False))
     pol = load_policy(ROOT / "policies" / "default.yaml")
     for objective in Objective:
-        p = plan(wl, pool, pol, objective=objective, time_limit_s=5, lns_above_literals=0)
+        p = plan(wl, pool, pol, options=PlanOptions(objective=objective, time_limit_s=5, lns_above_literals=0))
         assert any("windows" in m for m in p.messages or [])
         report = verify_plan(p, wl, pool, pol)
         assert report.ok, report.violations
@@ -247,7 +248,7 @@ def test_a_narrowed_model_proves_nothing_about_the_nodes_it_left_out() -> None:
                                                                        {"name": "secure", "tee": ["tdx"]}]})
     full = plan(wl, pool, pol, time_limit_s=2)
     assert full.makespan_s == pytest.approx(200) and full.status == PlanStatus.OPTIMAL
-    narrowed = plan(wl, pool, pol, time_limit_s=2, max_model_literals=0)
+    narrowed = plan(wl, pool, pol, options=PlanOptions(time_limit_s=2, max_model_literals=0))
     assert any("narrowed" in m for m in narrowed.messages or [])
     assert narrowed.lower_bound_s <= 200 + 1e-6
     # the lists keep the nodes where a task's parents and children run: `a` may join `b` on z

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import InputError
-from scheduler.model import Level, Node, NodePool, Policy, Task, Workload
-from scheduler.policy import Rule, effective_levels, rejections, replica_success, required_replicas, spread_value
+from scheduler.domain import Level, Node, NodePool, Policy, Task, Workload
+from scheduler.domain.rules import task_success
+from scheduler.domain.policy import Rule, effective_levels, rejections, required_replicas, spread_value
 from scheduler.problem import Problem
 
 
@@ -96,7 +97,7 @@ def test_replica_rules() -> None:
     assert spread_value(lv, Node(id="n", country="DE")) == "DE"
     assert spread_value(Level(name="y"), Node(id="n", operator="o")) == "n"
     assert spread_value(Level(name="y", spread="operator"), Node(id="n")) == "n"  # operator defaults to id
-    assert replica_success([0.9, 0.9]) == pytest.approx(0.99)
+    assert task_success([0.9, 0.9]) == pytest.approx(0.99)
 
 
 # the vectorised eligibility of Problem must agree with the reference rules, node by node

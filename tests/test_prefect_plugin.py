@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from scheduler.generate import generate_finetune
-from scheduler.loading import load_nodes, load_policy
-from scheduler.model import Assignment, Plan, Workload
-from scheduler.verify import verify_plan
+from scheduler.formats.loading import load_nodes, load_policy
+from scheduler.domain import Assignment, Plan, Workload
+from scheduler.analysis.verify import verify_plan
 
 from .conftest import EXAMPLES, POLICIES
 

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler import plan
-from scheduler.bounds import compute_bounds
-from scheduler.cost_bound import deadline_cost_bound
-from scheduler.loading import load_nodes, load_policy, load_workload
-from scheduler.planner import PlanOptions
+from scheduler.engine.bounds import compute_bounds
+from scheduler.engine.cost_bound import deadline_cost_bound
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.engine.planner import PlanOptions
 from scheduler.problem import Problem
-from scheduler.replan import replan, split_plan
-from scheduler.verify import verify_plan
+from scheduler.analysis.replan import replan, split_plan
+from scheduler.analysis.verify import verify_plan
 
 from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 
@@ -84,7 +84,7 @@ def test_replan_cli(tmp_path, base) -> None:
 
 def test_finished_replica_on_failed_node_stays() -> None:
     """A child that already read a replica's data keeps a valid precedence after that node fails."""
-    from scheduler.model import Assignment, NodePool, Plan, Workload
+    from scheduler.domain import Assignment, NodePool, Plan, Workload
 
     pool = NodePool.model_validate({"nodes": [{"id": n, "gpus": 1} for n in "abc"]})
     wl = Workload.model_validate({"tasks": [{"id": "p", "duration_s": 10, "replicas": 2},
@@ -103,7 +103,7 @@ def test_finished_replica_on_failed_node_stays() -> None:
 def test_replica_that_ended_but_is_not_done_does_not_push_the_bound() -> None:
     """A replica that started before `now` (not marked done) may already have ended: the bounds
     must take its planned end, not `now` + its runtime (this once made a met deadline 'infeasible')."""
-    from scheduler.model import NodePool, Workload
+    from scheduler.domain import NodePool, Workload
 
     pool = NodePool.model_validate({"nodes": [{"id": "n1", "gpus": 1}]})
     wl = Workload.model_validate({"tasks": [{"id": "a", "duration_s": 100},
@@ -120,7 +120,7 @@ def test_replica_that_ended_but_is_not_done_does_not_push_the_bound() -> None:
 def test_a_done_tasks_replica_still_to_start_on_a_failed_node_is_placed_again() -> None:
     """t3 is done, so t1 (its parent) is too, but t1's second replica was to start on n0 after
     `now`, and n0 has failed: it must not stay there (found by the policy-safety property)."""
-    from scheduler.model import NodePool, Plan, Workload
+    from scheduler.domain import NodePool, Plan, Workload
 
     pool = NodePool.model_validate({"nodes": [{"id": f"n{k}", "gpus": 1, "speed": s}
                                               for k, s in enumerate([0.5, 0.5, 0.5, 2.0])]})
@@ -166,7 +166,7 @@ def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float, engine: str
     cost = deadline_cost_bound(problem, allowed, old.makespan_s, **args)
     kept = {(a.task, a.replica) for rows in split_plan(wl, old, now_s=now, done=done, failed_nodes=set()).keep.values()
             for a in rows}
-    rest_usd = sum(problem.cost(problem.task_index[a.task], problem.node_index[a.node])
+    rest_usd = sum(problem.cost(problem.dag.index[a.task], problem.nodes.index[a.node])
                    for a in old.assignments if (a.task, a.replica) not in kept)
     assert cost is None or cost.cost_usd <= rest_usd * (1 + 1e-6) + 1e-9
 
@@ -175,8 +175,8 @@ def _replan_bound_args(wl, pool, pol, old, now: float, done: set[str]) -> dict:
     """compute_bounds' arguments for replanning `old` at `now` (as the planner derives them)."""
     problem = Problem(wl, pool, pol)
     split = split_plan(wl, old, now_s=now, done=done, failed_nodes=set())
-    fixed = {problem.task_index[t]: rows for t, rows in split.keep.items()}
-    finished = {problem.task_index[t] for t in split.done}
+    fixed = {problem.dag.index[t]: rows for t, rows in split.keep.items()}
+    finished = {problem.dag.index[t] for t in split.done}
     return {"release_s": now, "fixed_replicas": {i: len(r) for i, r in fixed.items()},
             "finished_end_s": {i: min(a.end_s for a in fixed[i]) for i in finished},
             "running_end_s": {i: min(a.end_s for a in rows) for i, rows in fixed.items() if i not in finished}}

@@ -7,10 +7,10 @@ import math
 
 
 from scheduler import plan
-from scheduler.loading import load_nodes, load_policy, load_workload
-from scheduler.model import Assignment, NodePool, Plan, Workload
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.domain import Assignment, NodePool, Plan, Workload
 from scheduler.problem import Problem
-from scheduler.simulate import simulate
+from scheduler.analysis.simulate import simulate
 
 from .conftest import CASES, POLICY, POLICIES, POOL60, run_cli
 

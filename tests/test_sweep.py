@@ -10,14 +10,14 @@ import pytest
 from scheduler import plan
 from scheduler.errors import InputError
 from scheduler.generate import generate_layered, generate_pool
-from scheduler.loading import load_nodes, load_policy, load_workload
-from scheduler.model import NodePool, Workload
-from scheduler.planner import PlanOptions
-from scheduler.plots import gantt
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.domain import NodePool, Workload
+from scheduler.engine.planner import PlanOptions
+from scheduler.pictures.plots import gantt
 from scheduler.problem import Problem
-from scheduler.sweep import load_scenarios, pareto_front, run_scenarios, sweep_scenarios
-from scheduler.verify import verify_plan
-from scheduler.whatif import Scenario, apply_scenario, whatif
+from scheduler.analysis.sweep import load_scenarios, pareto_front, run_scenarios, sweep_scenarios
+from scheduler.analysis.verify import verify_plan
+from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
 
 from .conftest import CASES, POLICIES, POLICY, POOL60, busiest_node, run_cli, write_yaml
 

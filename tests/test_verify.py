@@ -6,11 +6,11 @@ import copy
 
 import pytest
 
-from scheduler.heuristic import Options, heuristic_schedule
-from scheduler.model import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Workload
+from scheduler.engine.heuristic import HeuristicSettings, heuristic_schedule
+from scheduler.domain import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Workload
 from scheduler.problem import Problem
-from scheduler.schedule import to_plan
-from scheduler.verify import verify_plan
+from scheduler.engine.schedule import to_plan
+from scheduler.analysis.verify import verify_plan
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def inst(tiny_workload_doc: dict, tiny_pool_doc: dict, tiny_policy_doc: dict):
     pool = NodePool.model_validate(tiny_pool_doc)
     pol = Policy.model_validate(tiny_policy_doc)
     problem = Problem(wl, pool, pol)
-    sched = heuristic_schedule(problem, Options())
+    sched = heuristic_schedule(problem, HeuristicSettings())
     plan = to_plan(problem, sched, status=PlanStatus.FEASIBLE, objective=Objective.MAKESPAN, lower_bound_s=None,
                    solve_time_s=0)
     return wl, pool, pol, plan

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import InputError
-from scheduler.loading import load_nodes, load_policy, load_workload
-from scheduler.planner import PlanOptions
-from scheduler.verify import verify_plan
-from scheduler.whatif import Scenario, apply_scenario, whatif
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.engine.planner import PlanOptions
+from scheduler.analysis.verify import verify_plan
+from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
 
 from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 

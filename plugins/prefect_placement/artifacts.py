@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from scheduler.metrics import plan_metrics
-from scheduler.model import Plan
+from scheduler.analysis.metrics import plan_metrics
+from scheduler.domain import Plan
 from scheduler.problem import Problem
 
 
@@ -18,11 +18,11 @@ def _key(text: str) -> str:
 def plan_rows(plan: Plan, problem: Problem) -> list[dict[str, object]]:
     rows = []
     for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.task, a.replica)):
-        node = problem.nodes[problem.node_index[a.node]]
-        i = problem.task_index[a.task]
+        node = problem.nodes[problem.nodes.index[a.node]]
+        i = problem.dag.index[a.task]
         rows.append({"task": a.task, "replica": a.replica, "node": a.node, "network": node.network,
                      "country": node.country, "level": problem.levels[i].name, "start_s": round(a.start_s, 3),
-                     "end_s": round(a.end_s, 3), "cost_usd": round(problem.cost(i, problem.node_index[a.node]), 4)})
+                     "end_s": round(a.end_s, 3), "cost_usd": round(problem.cost(i, problem.nodes.index[a.node]), 4)})
     return rows
 
 
@@ -41,7 +41,7 @@ def plan_markdown(plan: Plan, problem: Problem, title: str = "Placement plan") -
                   ""]
     lines += ["## Rules that shaped the plan", ""]
     for level in problem.policy.levels:
-        tasks = [t for t, i in problem.task_index.items() if problem.levels[i].name == level.name]
+        tasks = [t for t, i in problem.dag.index.items() if problem.levels[i].name == level.name]
         if not tasks:
             continue
         rules = []

@@ -32,11 +32,11 @@ from prefect import Task, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
-from scheduler.model import Assignment, NodePool, Plan, Policy, Workload
-from scheduler.planner import PlanOptions
-from scheduler.policy import rejections
+from scheduler.domain import Assignment, NodePool, Plan, Policy, Workload
+from scheduler.engine.planner import PlanOptions
+from scheduler.domain.policy import rejections
 from scheduler.problem import Problem
-from scheduler.replan import replan
+from scheduler.analysis.replan import replan
 
 from .artifacts import publish_plan
 
@@ -225,7 +225,7 @@ def run_plan(
     backend = backend or LocalBackend()
     problem = Problem(workload, nodes, policy)
     tasks = {tid: _as_task(step, tid) for tid, step in steps.items()}
-    generations = [sorted(g, key=problem.task_index.__getitem__) for g in nx.topological_generations(workload.graph)]
+    generations = [sorted(g, key=problem.dag.index.__getitem__) for g in nx.topological_generations(workload.graph)]
     current = plan
     result = RunResult(results={}, plan=plan)
     futures: dict[str, list[PrefectFuture]] = {}
@@ -236,8 +236,8 @@ def run_plan(
         for tid in generations[pos]:
             if tid in result.results:
                 continue
-            i = problem.task_index[tid]
-            t, level = problem.tasks[i], problem.levels[i]
+            i = problem.dag.index[tid]
+            t, level = problem.dag.tasks[i], problem.levels[i]
             inputs = {d.task: result.results[d.task] for d in t.depends_on}
             wait = [f for d in t.depends_on for f in futures.get(d.task, [])]
             for a in sorted(by_task.get(tid, []), key=lambda a: a.replica):

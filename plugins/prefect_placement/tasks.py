@@ -7,12 +7,12 @@ from typing import Any
 
 from prefect import task
 
-from scheduler.loading import load_nodes, load_policy, load_workload
-from scheduler.model import NodePool, Objective, Plan, Policy, Workload
-from scheduler.planner import PlanOptions, plan_problem
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.domain import NodePool, Objective, Plan, Policy, Workload
+from scheduler.engine.planner import PlanOptions, plan_problem
 from scheduler.problem import Problem
-from scheduler.verify import VerifyReport, verify_plan
-from scheduler.whatif import Scenario, WhatIfResult, whatif
+from scheduler.analysis.verify import VerifyReport, verify_plan
+from scheduler.analysis.whatif import Scenario, WhatIfResult, whatif
 
 from .artifacts import publish_plan
 
@@ -70,7 +70,7 @@ def whatif_placement(workload: Workload | Source, nodes: NodePool | Source, poli
     """Plan before and after `scenario`; publishes the changed plan as artifacts."""
     wl, pool, pol = as_workload(workload), as_nodes(nodes), as_policy(policy)
     result = whatif(wl, pool, pol, scenario, PlanOptions(time_limit_s=time_limit_s), base=base)
-    from scheduler.whatif import apply_scenario
+    from scheduler.analysis.whatif import apply_scenario
 
     w2, p2, pol2 = apply_scenario(wl, pool, pol, scenario)
     publish_plan(result.changed, Problem(w2, p2, pol2), key=artifact_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +11,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..explain import explain_task
-from ..loading import load_plan, load_policy
-from ..model import Objective, Plan
-from ..planner import PlanOptions, plan_problem
+from ..analysis.explain import explain_task
+from ..formats.loading import load_plan, load_policy
+from ..domain import Objective, Plan
+from ..engine.planner import PlanOptions, plan_problem
 from ..problem import Problem
-from ..verify import verify_plan
-from ..whatif import Scenario, WhatIfResult, whatif
+from ..analysis.verify import verify_plan
+from ..analysis.whatif import Scenario, WhatIfResult, whatif
 from . import render
 from .common import (
     EXIT_INFEASIBLE,
@@ -60,9 +61,8 @@ GanttOpt = Annotated[Path | None, typer.Option("--gantt", dir_okay=False,
 
 def _solve(problem: Problem, options: PlanOptions, what: str = "solving") -> Plan:
     progress = SolveProgress(what, "s" if options.objective == Objective.MAKESPAN else "USD")
-    options.progress = progress
     with progress:
-        return plan_problem(problem, options)
+        return plan_problem(problem, dataclasses.replace(options, progress=progress))
 
 
 @app.command()
@@ -95,7 +95,7 @@ def _emit_plan(result: Plan, problem: Problem, format: Format, output: Path | No
     if output is not None:
         write_atomic(output, json.dumps(doc, indent=2) + "\n")
     if gantt is not None and result.has_plan:
-        from ..plots import gantt as draw
+        from ..pictures.plots import gantt as draw
 
         draw(result, problem, gantt)
     if format == Format.json:
@@ -143,10 +143,10 @@ def explain(
 ) -> None:
     """A task's effective level and why, and every node's verdict with the rules that turned it away."""
     problem = load_problem(workload, nodes, policy)
-    if task not in problem.task_index:
+    if task not in problem.dag.index:
         import difflib
 
-        close = difflib.get_close_matches(task, problem.task_ids, n=1)
+        close = difflib.get_close_matches(task, problem.dag.ids, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise typer.BadParameter(f"no task {task!r} in {workload}{hint}", param_hint="'--task'")
     e = explain_task(problem, task)
@@ -214,12 +214,12 @@ def whatif_cmd(
     options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit / 2, seed=seed,
                           engine=engine)
     progress = SolveProgress("what-if")
-    options.progress = progress
+    options = dataclasses.replace(options, progress=progress)
     with progress:
         result = whatif(wl, pool, pol, scenario, options)
     if gantt is not None:
-        from ..plots import gantt as draw
-        from ..whatif import apply_scenario
+        from ..pictures.plots import gantt as draw
+        from ..analysis.whatif import apply_scenario
 
         stem = gantt.with_suffix("")
         if result.base.has_plan:
@@ -237,7 +237,7 @@ def whatif_cmd(
 def _many(wl, pool, pol, scenarios: Path | None, sweep: str | None, options: PlanOptions, format: Format) -> None:
     from rich.progress import Progress
 
-    from ..sweep import load_scenarios, results_table, run_scenarios, sweep_scenarios
+    from ..analysis.sweep import load_scenarios, results_table, run_scenarios, sweep_scenarios
 
     todo = load_scenarios(scenarios) if scenarios is not None else []
     if sweep is not None:
@@ -290,7 +290,7 @@ def pareto(
     """The cost-versus-makespan front: the cheapest plan for each of several deadlines, in parallel."""
     from rich.progress import Progress
 
-    from ..sweep import pareto_front
+    from ..analysis.sweep import pareto_front
 
     wl, pool, pol = load_inputs(workload, nodes, policy)
     with Progress(console=stderr, transient=True) as bar:
@@ -301,7 +301,7 @@ def pareto(
         stderr.print("no plan: the workload cannot be placed")
         raise typer.Exit(EXIT_INFEASIBLE)
     if plot is not None:
-        from ..plots import pareto_plot
+        from ..pictures.plots import pareto_plot
 
         pareto_plot(front, plot)
     if format == Format.json:
@@ -354,7 +354,7 @@ def schema(
     kind: Annotated[str, typer.Argument(help="policy, nodes, workload or plan")] = "policy",
 ) -> None:
     """Print the JSON Schema of an input file (generated from the model)."""
-    from ..schema import json_schema
+    from ..formats.schema import json_schema
 
     emit_json(json_schema(kind))
 
@@ -379,7 +379,7 @@ def replan(
 ) -> None:
     """A new plan for the unfinished work: done tasks keep their times, nothing new starts before --now or
     on a failed node. Exit 0 with a plan, 4 when infeasible."""
-    from ..replan import replan as do_replan
+    from ..analysis.replan import replan as do_replan
 
     wl, pool, pol = load_inputs(workload, nodes, policy)
     old = load_plan(plan)
@@ -390,7 +390,7 @@ def replan(
                                          param_hint=f"'{flag}'")
     options = PlanOptions(objective=objective, deadline_s=deadline, time_limit_s=time_limit, seed=seed)
     progress = SolveProgress("replanning")
-    options.progress = progress
+    options = dataclasses.replace(options, progress=progress)
     with progress:
         result = do_replan(wl, pool, pol, old, now_s=now, done=set(done or []), failed_nodes=set(failed_node or []),
                            options=options)
@@ -416,7 +416,7 @@ def simulate(
 ) -> None:
     """Monte Carlo execution of a plan: replicas fail with probability 1 - reputation, nodes go down at given
     times, failed tasks are replanned."""
-    from ..simulate import simulate as run_sim
+    from ..analysis.simulate import simulate as run_sim
 
     problem = load_problem(workload, nodes, policy)
     downs: dict[str, float] = {}
@@ -426,7 +426,7 @@ def simulate(
             t = float(when)
         except ValueError:
             t = -1.0
-        if not sep or nid not in problem.node_index or not (t >= 0 and t < float("inf")):
+        if not sep or nid not in problem.nodes.index or not (t >= 0 and t < float("inf")):
             raise typer.BadParameter(f"expected NODE@SECONDS with a node of the pool, got {item!r}",
                                      param_hint="'--outage'")
         downs[nid] = t
@@ -439,7 +439,7 @@ def simulate(
             raise typer.BadParameter(f"{name}: {e}", param_hint="'--plan'") from None
         results.append((name, r))
     if plot is not None:
-        from ..plots import simulation_histogram
+        from ..pictures.plots import simulation_histogram
 
         simulation_histogram([(n, r.makespans) for n, r in results], plot)
     if format == Format.json:

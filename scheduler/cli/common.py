@@ -19,8 +19,8 @@ from rich.live import Live
 from rich.text import Text
 
 from ..errors import InputError, SchedulerError
-from ..loading import load_nodes, load_policy, load_workload, yaml_notes
-from ..model import NodePool, Policy, Workload
+from ..formats.loading import load_nodes, load_policy, load_workload
+from ..domain import NodePool, Policy, Workload
 from ..problem import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,7 +93,7 @@ def load_inputs(workload: Path, nodes: Path, policy: Path | None) -> tuple[Workl
     wl = load_workload(workload)
     pool = load_nodes(nodes)
     pol = load_policy(policy) if policy is not None else None
-    for line in yaml_notes():
+    for line in [*wl.notes, *pool.notes, *(pol.notes if pol is not None else [])]:
         note(line)
     return wl, pool, pol
 

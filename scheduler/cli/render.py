@@ -6,10 +6,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..explain import Explanation
-from ..model import Plan, PlanStatus
+from ..analysis.explain import Explanation
+from ..domain import Plan, PlanStatus
 from ..problem import Problem
-from ..verify import VerifyReport
+from ..analysis.verify import VerifyReport
 
 LEVEL_STYLE = {0: "green", 1: "cyan", 2: "yellow", 3: "red"}
 
@@ -62,7 +62,7 @@ def plan_table(plan: Plan, problem: Problem | None) -> Table:
     for col, just in (("task", "left"), ("level", "left"), ("replica", "right"), ("node", "left"),
                       ("start", "right"), ("end", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
-    order = {tid: k for k, tid in enumerate(problem.task_ids)} if problem else {}
+    order = {tid: k for k, tid in enumerate(problem.dag.ids)} if problem else {}
     rows = sorted(plan.assignments, key=lambda a: (a.start_s, order.get(a.task, 0), a.replica))
     for a in rows:
         level = problem.origins[a.task].level if problem and a.task in problem.origins else ""

@@ -1,0 +1,102 @@
+"""Replanning after failures: keep what ran, place the rest again.
+
+- Tasks marked done keep their assignments and times (and so do their ancestors,
+  which must have run before them).
+- Replicas that started before `now` on healthy nodes keep running as planned.
+- Replicas on failed nodes that had not finished by `now` are lost; those that
+  had finished stay (their outputs were delivered before the failure).
+- A done task's replica that was still to start on a failed node is lost too, and
+  the task takes a new replica in its place (nothing starts on a failed node).
+- Everything else is placed again from `now` on, off the failed nodes, with every
+  rule of the contract, preferring the old plan's nodes at equal quality.
+
+A done task's outputs are taken to be available where its replicas ran (as if
+uploaded when it finished), also when that node has failed since.
+
+Example:
+    >>> new = replan(workload, pool, policy, old_plan, now_s=3600, done={"ingest"},
+    ...              failed_nodes={"ionet-eu-00017"})          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import networkx as nx
+
+from ..domain import Assignment, NodePool, Plan, Policy, Workload
+from ..engine.planner import PlanOptions, plan_problem
+from ..problem import Problem
+
+
+@dataclass
+class ReplanInput:
+    keep: dict[str, list[Assignment]]
+    done: set[str]
+    lost: list[Assignment]
+    implied_done: set[str]
+
+
+def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
+               failed_nodes: set[str]) -> ReplanInput:
+    """Which assignments stay, which tasks are done, which replicas were lost."""
+    graph = workload.graph
+    all_done = set(done)
+    for t in done:
+        all_done |= nx.ancestors(graph, t)
+    keep: dict[str, list[Assignment]] = {}
+    lost: list[Assignment] = []
+    reopened: set[str] = set()
+    for a in plan.assignments:
+        if a.task not in workload.by_id:
+            continue
+        if a.task in all_done:
+            if a.node in failed_nodes and a.start_s > now_s:
+                lost.append(a)  # an extra replica still to start on a node that has failed: placed again
+                reopened.add(a.task)
+            else:
+                keep.setdefault(a.task, []).append(a)
+        elif a.start_s < now_s:
+            if a.node in failed_nodes and a.end_s > now_s:
+                lost.append(a)  # was running when its node failed
+            else:
+                keep.setdefault(a.task, []).append(a)  # running on a healthy node, or already finished
+    all_done -= reopened
+    return ReplanInput(keep=keep, done=all_done, lost=lost, implied_done=all_done - set(done))
+
+
+def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan, *, now_s: float,
+           done: set[str] | None = None, failed_nodes: set[str] | None = None,
+           options: PlanOptions | None = None) -> Plan:
+    """A new plan for the unfinished work (see the module docstring).
+
+    Raises:
+        InputError: the inputs do not fit together.
+        ValueError: a done task or failed node is unknown, or `now_s` is negative.
+    """
+    done = set(done or ())
+    failed = set(failed_nodes or ())
+    unknown = [t for t in done if t not in workload.by_id]
+    if unknown:
+        raise ValueError(f"unknown task(s) marked done: {', '.join(sorted(unknown))}")
+    unknown = [n for n in failed if n not in pool.by_id]
+    if unknown:
+        raise ValueError(f"unknown failed node(s): {', '.join(sorted(unknown))}")
+    if now_s < 0:
+        raise ValueError("now must be >= 0")
+    split = split_plan(workload, plan, now_s=now_s, done=done, failed_nodes=failed)
+    missing = [t for t in split.done if t not in split.keep]
+    if missing:
+        raise ValueError(f"task(s) marked done have no assignment in the plan: {', '.join(sorted(missing))}")
+    opts = dataclasses.replace(options or PlanOptions(), release_s=now_s, keep=split.keep, finished=split.done,
+                               banned_nodes=failed, preferred=plan)
+    result = plan_problem(Problem(workload, pool, policy), opts)
+    notes = list(result.messages or [])
+    if split.implied_done:
+        notes.append(f"taken as done because a done task depends on them: {', '.join(sorted(split.implied_done))}")
+    if split.lost:
+        notes.append(f"{len(split.lost)} replica(s) lost on failed nodes: "
+                     + ", ".join(f"{a.task}#{a.replica}@{a.node}" for a in split.lost[:10]))
+    result.messages = notes or None
+    return result

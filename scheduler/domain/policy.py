@@ -1,0 +1,167 @@
+"""Policy evaluation: effective levels down the DAG, a node's eligibility, replica rules.
+
+These functions are the reference reading of the contract's policy rules:
+`verify` and `explain` call them node by node; the compiled problem
+(`scheduler.problem`) vectorises the same rules and the tests check that both agree.
+
+Example:
+    >>> from scheduler.domain import Policy, Level, Task, Node
+    >>> pol = Policy(default_level="public", levels=[Level(name="public"),
+    ...              Level(name="secret", tee=["tdx"], attested=True)])
+    >>> [r.rule for r in rejections(Task(id="t", duration_s=1), pol.level("secret"), Node(id="n", gpus=1))]
+    [<Rule.TEE: 'tee'>, <Rule.ATTESTED: 'attested'>]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ..errors import InputError
+from .levels import Level, Policy
+from .pool import Node
+from .workload import Task, Workload
+
+
+class Rule(str, Enum):
+    """The rules that can turn a node away from a task, in the order they are reported."""
+
+    GPUS = "gpus"
+    GPU_MEMORY = "gpu_memory"
+    TEE = "tee"
+    ATTESTED = "attested"
+    REPUTATION = "reputation"
+    COUNTRY = "country"
+    REGION = "region"
+    NETWORK = "network"
+
+
+RULE_PHRASES: dict[Rule, str] = {
+    Rule.GPUS: "have too few GPUs",
+    Rule.GPU_MEMORY: "have too little GPU memory",
+    Rule.TEE: "lack a TEE",
+    Rule.ATTESTED: "are not attested",
+    Rule.REPUTATION: "below reputation {min_reputation:g}",
+    Rule.COUNTRY: "outside allowed countries",
+    Rule.REGION: "outside allowed regions",
+    Rule.NETWORK: "outside allowed networks",
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rule that turns a node away from a task, with the numbers."""
+
+    rule: Rule
+    detail: str
+
+
+@dataclass(frozen=True)
+class LevelOrigin:
+    """A task's effective level and why.
+
+    Attributes:
+        level: the effective level's name.
+        own: the task's declared level (or the policy default).
+        raised_by: the parent whose output level set the effective level, or None
+            when the task's own level decides.
+        output: the level its outputs carry to children.
+        declassified: True when `output` is below `level` because the task declassifies.
+    """
+
+    level: str
+    own: str
+    raised_by: str | None
+    output: str
+    declassified: bool
+
+
+def check_levels(workload: Workload, policy: Policy) -> None:
+    """Every task's `sensitivity` names a level of the policy.
+
+    Raises:
+        InputError: naming the workload file and the task's field.
+    """
+    known = policy.rank
+    for i, t in enumerate(workload.tasks):
+        if t.sensitivity is not None and t.sensitivity not in known:
+            hint = ", ".join(known)
+            raise InputError(
+                f"unknown level {t.sensitivity!r}; the policy{' ' + policy.source if policy.source else ''} "
+                f"has {hint}",
+                file=workload.source,
+                field=f"tasks[{i}].sensitivity",
+            )
+
+
+def effective_levels(workload: Workload, policy: Policy) -> dict[str, LevelOrigin]:
+    """The effective level of every task (contract: Meaning, "Effective level").
+
+    A task's effective level is the highest of its own level and its parents'
+    output levels. Its output level is its effective level, except when it
+    declassifies: then it is the higher of its own declared level and the
+    effective level's `declassify_to` (unchanged when that level has none).
+
+    Raises:
+        InputError: a task names a level the policy does not have.
+    """
+    check_levels(workload, policy)
+    rank = policy.rank
+    out: dict[str, LevelOrigin] = {}
+    tasks = workload.by_id
+    for tid in workload.topological_order:
+        t = tasks[tid]
+        own = t.sensitivity if t.sensitivity is not None else policy.default
+        level, raised_by = own, None
+        for dep in t.depends_on:
+            parent_out = out[dep.task].output
+            if rank[parent_out] > rank[level]:
+                level, raised_by = parent_out, dep.task
+        output, declassified = level, False
+        if t.declassifies:
+            floor = policy.level(level).declassify_to
+            if floor is not None:
+                output = own if rank[own] >= rank[floor] else floor
+                declassified = rank[output] < rank[level]
+        out[tid] = LevelOrigin(level=level, own=own, raised_by=raised_by, output=output, declassified=declassified)
+    return out
+
+
+def rejections(task: Task, level: Level, node: Node) -> list[Rejection]:
+    """Every rule that forbids `task` (at effective `level`) on `node`; [] when eligible."""
+    why: list[Rejection] = []
+    if task.gpus > node.gpus:
+        why.append(Rejection(Rule.GPUS, f"needs {task.gpus} GPUs, node has {node.gpus}"))
+    if task.gpus > 0 and task.gpu_memory_gb > node.gpu_memory_gb:
+        why.append(Rejection(Rule.GPU_MEMORY,
+                             f"needs {task.gpu_memory_gb:g} GB per GPU, node has {node.gpu_memory_gb:g}"))
+    if level.tee and not set(level.tee) & set(node.tee):
+        has = ", ".join(node.tee) or "none"
+        why.append(Rejection(Rule.TEE, f"needs a TEE of {', '.join(level.tee)}; node has {has}"))
+    if level.attested and not node.attested:
+        why.append(Rejection(Rule.ATTESTED, "needs remote attestation; node is not attested"))
+    if node.reputation < level.min_reputation:
+        why.append(Rejection(Rule.REPUTATION,
+                             f"needs reputation >= {level.min_reputation:g}, node has {node.reputation:g}"))
+    if level.countries is not None and node.country not in level.countries:
+        why.append(Rejection(Rule.COUNTRY, f"country {node.country or '(none)'} not in {', '.join(level.countries)}"))
+    if level.regions is not None and node.region not in level.regions:
+        why.append(Rejection(Rule.REGION, f"region {node.region or '(none)'} not in {', '.join(level.regions)}"))
+    if level.networks is not None and node.network not in level.networks:
+        why.append(Rejection(Rule.NETWORK, f"network {node.network} not in {', '.join(level.networks)}"))
+    return why
+
+
+def required_replicas(task: Task, level: Level) -> int:
+    """The least number of replicas: max(task.replicas, level.min_replicas)."""
+    return max(task.replicas, level.min_replicas)
+
+
+def spread_value(level: Level, node: Node) -> str:
+    """The value of the level's spread key on `node`; replicas need distinct values."""
+    key = level.spread_key
+    if key == "node":
+        return node.id
+    if key == "operator":
+        return node.operator_id
+    return str(getattr(node, key))

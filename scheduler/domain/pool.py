@@ -1,0 +1,100 @@
+"""The node pool (contract: Node pool): rented machines and bandwidth overrides."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .fields import (FileModel, Bandwidth, CountryCode, GpuCount, Identifier, Labels, Name, NonNegFloat, Probability, Speed,
+                     StrictModel, TeeKind, check_unique, located, suggest)
+
+
+class Node(StrictModel):
+    """A rented machine with `gpus` GPU slots (contract: Node pool)."""
+
+    id: Identifier
+    network: Name = "unknown"
+    operator: Name | None = None
+    region: Name = ""
+    country: CountryCode = ""
+    gpu: Name = ""
+    gpus: GpuCount = 0
+    gpu_memory_gb: NonNegFloat = 0.0
+    speed: Speed = 1.0
+    price_per_gpu_hour: NonNegFloat = 0.0
+    tee: list[TeeKind] = Field(default_factory=list)
+    attested: bool = False
+    reputation: Probability = 0.5
+    bandwidth_gbps: Bandwidth = 1.0
+    labels: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _default_operator(self) -> Node:
+        if self.operator is None:
+            self.operator = self.id
+        return self
+
+    @property
+    def operator_id(self) -> str:
+        return self.operator if self.operator is not None else self.id
+
+
+class Link(StrictModel):
+    """An override of the bandwidth between two nodes, or between two regions."""
+
+    nodes: Annotated[list[Identifier], Field(min_length=2, max_length=2)] | None = None
+    regions: Annotated[list[Name], Field(min_length=2, max_length=2)] | None = None
+    bandwidth_gbps: Bandwidth
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Link:
+        if (self.nodes is None) == (self.regions is None):
+            raise PydanticCustomError("link_kind", "a link names either two `nodes` or two `regions`")
+        return self
+
+
+class NodePool(FileModel):
+    """The nodes a plan may use, and optional bandwidth overrides between them."""
+
+    nodes: Annotated[list[Node], Field(min_length=1)]
+    links: list[Link] = Field(default_factory=list)
+    labels: Labels = Field(default_factory=dict)
+
+    @field_validator("nodes")
+    @classmethod
+    def _unique_ids(cls, nodes: list[Node]) -> list[Node]:
+        check_unique([n.id for n in nodes], "node")
+        return nodes
+
+    @field_validator("links", mode="before")
+    @classmethod
+    def _links_none(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @model_validator(mode="after")
+    def _links_known(self) -> NodePool:
+        ids = {n.id for n in self.nodes}
+        seen: dict[tuple[str, frozenset[str]], int] = {}
+        for i, link in enumerate(self.links):
+            if link.nodes is not None:
+                for j, nid in enumerate(link.nodes):
+                    if nid not in ids:
+                        raise located(
+                            f"unknown node {nid!r}{suggest(nid, ids)}", "links", i, "nodes", j
+                        )
+                key = ("nodes", frozenset(link.nodes))
+            else:
+                key = ("regions", frozenset(link.regions or ()))
+            if key in seen:
+                raise located(f"a second link for the same pair (first at links[{seen[key]}])", "links", i)
+            seen[key] = i
+        return self
+
+    @cached_property
+    def by_id(self) -> dict[str, Node]:
+        return {n.id: n for n in self.nodes}
+
+

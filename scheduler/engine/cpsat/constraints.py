@@ -1,0 +1,344 @@
+"""The CP-SAT constraints: one node per present slot, replica rules, GPU capacity,
+precedence with the transfer time between the nodes chosen, makespan, deadline
+and a workflow success target.
+
+Precedence follows the contract's rule exactly: each replica of a child picks
+one replica of each parent as its data source (a literal) and starts after that
+replica's end plus the transfer between their nodes. The transfer of ``D`` GB
+between different nodes a, b is ``D*8/min(bw_a, bw_b) = max(D*8/bw_a, D*8/bw_b)``,
+so two linear constraints (one per side) encode it without a variable per node
+pair; `links` overrides get a literal per matching region or node pair that
+switches the default off and its own time on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from .data import MAX_WEIGHT, WEIGHT_SCALE, SolverData
+from .variables import Variables
+
+
+def _is_true(x: object) -> bool:
+    """A constant-true literal (ints stand for constants; solver literals never compare)."""
+    return isinstance(x, int) and x == 1
+
+
+def _lits(*items: object) -> list:
+    """Enforcement literals without the constant-true ones."""
+    return [x for x in items if x is not None and not isinstance(x, int)]
+
+
+def add_assignment(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+    """Each present slot takes one node; optional slots are used in order; slots of a task
+    use distinct nodes (and distinct spread values), in increasing node order."""
+    p = data.problem
+    for i, slot_ids in enumerate(data.task_slots):
+        free = [k for k in slot_ids if not data.slots[k].is_fixed]
+        if not free:
+            continue
+        for k in free:
+            sv = v.slots[k]
+            model.Add(sum(sv.x.values()) == sv.present)
+        for a, b in zip(free, free[1:]):
+            sa, sb = v.slots[a], v.slots[b]
+            if not isinstance(sb.present, int):
+                model.AddImplication(sb.present, sa.present) if not isinstance(sa.present, int) else None
+            model.Add(sb.index >= sa.index + 1).OnlyEnforceIf(_lits(sb.present))
+        codes = p.spread_of(i)
+        by_code: dict[int, list] = defaultdict(list)
+        for k in free:
+            for n, lit in v.slots[k].x.items():
+                by_code[int(codes[n])].append(lit)
+        if len(free) > 1:
+            for lits in by_code.values():
+                if len(lits) > 1:
+                    model.AddAtMostOne(lits)
+
+
+def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+    """1 - prod(1 - reputation) >= min_success, as a sum of failure weights (rounded down)."""
+    p = data.problem
+    for i, slot_ids in enumerate(data.task_slots):
+        level = p.levels[i]
+        if level.min_success is None or not any(not data.slots[k].is_fixed for k in slot_ids):
+            continue
+        need = math.ceil(-math.log1p(-min(level.min_success, 1 - 1e-15)) * WEIGHT_SCALE)
+        have = sum(int(data.weight[data.slots[k].fixed[0]]) for k in slot_ids if data.slots[k].is_fixed)
+        terms = [int(data.weight[n]) * lit for k in slot_ids for n, lit in v.slots[k].x.items()]
+        model.Add(sum(terms) + have >= need)
+
+
+def add_capacity(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+    """GPUs held on a node never exceed its slots (skipped where they never could)."""
+    p = data.problem
+    per_node: dict[int, list[tuple[cp_model.IntervalVar, int]]] = defaultdict(list)
+    for k, slot in enumerate(data.slots):
+        g = p.dag.tasks[slot.task].gpus
+        for n, iv in v.slots[k].intervals.items():
+            per_node[n].append((iv, g))
+    for n, items in per_node.items():
+        cap = int(p.nodes.gpus[n])
+        if sum(g for _, g in items) <= cap:
+            continue
+        if all(2 * g > cap for _, g in items):
+            model.AddNoOverlap([iv for iv, _ in items])
+        else:
+            model.AddCumulative([iv for iv, _ in items], [g for _, g in items], cap)
+
+
+def add_makespan(model: cp_model.CpModel, data: SolverData, v: Variables, deadline: int | None) -> None:
+    """makespan >= every present slot's end (plus its task's `tail`); makespan <= deadline."""
+    for k, sv in enumerate(v.slots):
+        tail = int(data.tail[data.slots[k].task]) if data.tail is not None else 0
+        model.Add(v.makespan >= sv.end + tail).OnlyEnforceIf(_lits(sv.present))
+    if deadline is not None:
+        model.Add(v.makespan <= deadline)
+
+
+class _Links:
+    """Bandwidth overrides of the pool and the per-slot literals that encode them.
+
+    Region overrides are handled per *parent region*: when the parent replica sits in
+    a region with overrides, the child's arrival is `E_a + T(region_a, region_b)` on
+    the child's side (its own link speed where no override applies), plus the
+    parent's own link side when no override applies. The region literals of a slot
+    are shared by every edge of that slot.
+    """
+
+    def __init__(self, model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+        self.model, self.data, self.v = model, data, v
+        p = data.problem
+        n_regions = p.links.region_bw.shape[0]
+        self.partners: dict[int, set[int]] = {}
+        for a in range(n_regions):
+            for b in range(n_regions):
+                if not math.isnan(p.links.region_bw[a, b]):
+                    self.partners.setdefault(a, set()).add(b)
+        self.node_pairs: list[tuple[int, int, float]] = [
+            (a, b, bw) for a, links in p.links.node_link_bw.items() for b, bw in links.items()
+        ]
+        self._region: dict[tuple[int, int], object] = {}
+        self._in_override: dict[int, object] = {}
+        self._partner: dict[tuple[int, int], object] = {}
+
+    @property
+    def any(self) -> bool:
+        return bool(self.partners or self.node_pairs)
+
+    def region(self, k: int, region: int):
+        """Literal (or constant) 'slot k sits in `region`'; None when it never can."""
+        key = (k, region)
+        if key not in self._region:
+            sv, slot, p = self.v.slots[k], self.data.slots[k], self.data.problem
+            if sv.fixed_node is not None:
+                self._region[key] = 1 if int(p.nodes.category.region.codes[sv.fixed_node]) == region else None
+            else:
+                lits = [sv.x[int(n)] for n in slot.nodes if int(p.nodes.category.region.codes[n]) == region]
+                if not lits:
+                    self._region[key] = None
+                else:
+                    r = self.model.NewBoolVar(f"reg{k}_{region}")
+                    self.model.Add(sum(lits) == r)
+                    self._region[key] = r
+        return self._region[key]
+
+    def in_override_region(self, k: int):
+        """Literal 'slot k sits in a region that has overrides' (None: never; 1: always)."""
+        if k not in self._in_override:
+            self._in_override[k] = self._in_any(k, self.partners, f"ovr{k}")
+        return self._in_override[k]
+
+    def partnered(self, k: int, region: int):
+        """Literal 'slot k sits in a region with an override towards `region`'."""
+        key = (k, region)
+        if key not in self._partner:
+            self._partner[key] = self._in_any(k, self.partners.get(region, ()), f"prt{k}_{region}")
+        return self._partner[key]
+
+    def _in_any(self, k: int, regions, name: str):
+        """Literal 'slot k sits in one of `regions`' (None: never; 1: always)."""
+        lits = [x for x in (self.region(k, r) for r in regions) if x is not None]
+        if not lits:
+            return None
+        if any(isinstance(x, int) for x in lits):
+            return 1
+        o = self.model.NewBoolVar(name)
+        self.model.Add(sum(lits) == o)
+        return o
+
+
+@dataclass
+class PrecedenceVars:
+    """The auxiliary literals of the precedence constraints, kept for hints."""
+
+    sources: dict[tuple[int, int, int], object] = field(default_factory=dict)  # (child slot, parent, slot)
+    same: dict[tuple[int, int], object] = field(default_factory=dict)  # (child slot, parent slot)
+    node_pairs: dict[tuple[int, int, int, int], object] = field(default_factory=dict)  # (b, a, n1, n2)
+    links: _Links | None = None
+
+
+def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> PrecedenceVars:
+    """Each child slot starts after the data of every parent arrives from one chosen parent slot."""
+    p = data.problem
+    links = _Links(model, data, v)
+    out = PrecedenceVars(links=links)
+    sources = out.sources
+    for c, slot_ids in enumerate(data.task_slots):
+        for b in slot_ids:
+            if data.slots[b].is_fixed:
+                continue
+            sb = v.slots[b]
+            for parent, data_gb in p.dag.parents[c]:
+                pslots = data.task_slots[parent]
+                single = len(pslots) == 1 and (data.slots[pslots[0]].mandatory or data.slots[pslots[0]].is_fixed)
+                lits = []
+                for a in pslots:
+                    sa = v.slots[a]
+                    if single:
+                        src = None
+                    else:
+                        src = model.NewBoolVar(f"src{b}_{a}")
+                        if not isinstance(sa.present, int):
+                            model.AddImplication(src, sa.present)
+                        lits.append(src)
+                    sources[(b, parent, a)] = src
+                    model.Add(sb.start >= sa.end).OnlyEnforceIf(_lits(src))
+                    if data_gb > 0:
+                        _add_transfer(model, data, links, a, b, data_gb, src, out)
+                if lits:
+                    model.Add(sum(lits) >= 1).OnlyEnforceIf(_lits(sb.present))
+    return out
+
+
+def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: int, b: int, data_gb: float,
+                  src: object, out: PrecedenceVars) -> None:
+    """child slot b starts after parent slot a's end plus the transfer between their nodes."""
+    p = data.problem
+    sa, sb = links.v.slots[a], links.v.slots[b]
+    nodes_a, nodes_b = data.slots[a].nodes, data.slots[b].nodes
+    same = None
+    if sa.fixed_node is not None:
+        same = sb.x.get(sa.fixed_node)
+    elif np.intersect1d(nodes_a, nodes_b, assume_unique=True).size:
+        same = model.NewBoolVar(f"same{b}_{a}")
+        model.Add(sa.index == sb.index).OnlyEnforceIf(same)
+        out.same[(b, a)] = same
+    not_same = same.Not() if same is not None else None
+
+    seconds = data_gb * 8.0
+    out_u = data.transfer_units(seconds / p.nodes.bandwidth[nodes_a])
+    in_u = data.transfer_units(seconds / p.nodes.bandwidth[nodes_b])
+
+    def out_expr(mask: np.ndarray | None = None):
+        if sa.fixed_node is not None:
+            return int(out_u[0]) if mask is None or mask[0] else 0
+        return sum(int(u) * sa.x[int(n)] for k, (n, u) in enumerate(zip(nodes_a, out_u))
+                   if u and (mask is None or mask[k]))
+
+    in_default = sum(int(u) * sb.x[int(n)] for n, u in zip(nodes_b, in_u) if u)
+
+    node_lits = _node_pair_overrides(model, data, links, a, b, seconds, src, out) if links.node_pairs else []
+    off = [w.Not() for w in node_lits]
+    base = _lits(src, not_same, *off)
+    if not links.partners:
+        model.Add(sb.start >= sa.end + out_expr()).OnlyEnforceIf(base)
+        model.Add(sb.start >= sa.end + in_default).OnlyEnforceIf(base)
+        return
+    region_a = p.nodes.category.region.codes[nodes_a]
+    region_b = p.nodes.category.region.codes[nodes_b]
+    in_ovr = links.in_override_region(a)
+    if not _is_true(in_ovr):
+        # the parent sits in a region without overrides: the default, both sides
+        not_ovr = in_ovr.Not() if in_ovr is not None else None
+        mask = ~np.isin(region_a, list(links.partners))
+        model.Add(sb.start >= sa.end + out_expr(mask)).OnlyEnforceIf(_lits(*base, not_ovr))
+        model.Add(sb.start >= sa.end + in_default).OnlyEnforceIf(_lits(*base, not_ovr))
+    for ra in sorted(set(region_a.tolist()) & set(links.partners)):
+        lit = links.region(a, ra)
+        if lit is None:
+            continue
+        when = _lits(*base, lit)
+        in_vec = []
+        for n, u, rb in zip(nodes_b, in_u, region_b.tolist()):
+            bw = p.links.region_bw[ra, rb]
+            units = math.ceil(seconds / bw / data.quantum_s - 1e-9) if not math.isnan(bw) else int(u)
+            if units:
+                in_vec.append(units * sb.x[int(n)])
+        model.Add(sb.start >= sa.end + sum(in_vec)).OnlyEnforceIf(when)
+        partnered = links.partnered(b, ra)
+        if _is_true(partnered):
+            continue
+        out_when = _lits(*when, partnered.Not() if partnered is not None else None)
+        model.Add(sb.start >= sa.end + out_expr(region_a == ra)).OnlyEnforceIf(out_when)
+
+
+def _node_pair_overrides(model, data: SolverData, links: _Links, a: int, b: int, seconds: float, src,
+                         out: PrecedenceVars) -> list:
+    sa, sb = links.v.slots[a], links.v.slots[b]
+    made = []
+    for n1, n2, bw in links.node_pairs:
+        la = (1 if sa.fixed_node == n1 else None) if sa.fixed_node is not None else sa.x.get(n1)
+        lb = sb.x.get(n2)
+        if la is None or lb is None:
+            continue
+        if isinstance(la, int):
+            w = lb
+        else:
+            w = model.NewBoolVar(f"nl{b}_{a}_{n1}_{n2}")
+            model.AddBoolAnd([la, lb]).OnlyEnforceIf(w)
+            model.AddBoolOr([la.Not(), lb.Not(), w])
+            out.node_pairs[(b, a, n1, n2)] = w
+        made.append(w)
+        units = math.ceil(seconds / bw / data.quantum_s - 1e-9)
+        model.Add(sb.start >= sa.end + units).OnlyEnforceIf(_lits(src, w))
+    return made
+
+
+# --- workflow success target ------------------------------------------------------
+
+Y_SCALE = 1_000_000_000
+SLOPE_DEN = 1024
+BREAKPOINTS = 24
+
+
+def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, target: float) -> None:
+    """prod over tasks of (1 - prod(1 - reputation)) >= target.
+
+    With u = sum of a task's failure weights, log(task success) = log(1 - e^-u), a
+    concave function; each task's share y is held under chords of it through points
+    rounded down (so y never overstates), and the shares must add up to log(target).
+    Each task alone must also reach `target` (u >= -log(1 - target)).
+    """
+    log_target = math.log(target)
+    u0 = -math.log1p(-min(target, 1 - 1e-15))
+    u_max = MAX_WEIGHT * 4
+    points = [u0 * (u_max / u0) ** (k / (BREAKPOINTS - 1)) for k in range(BREAKPOINTS)]
+    U = [round(u * WEIGHT_SCALE) for u in points]
+    Phi = [math.floor(math.log(-math.expm1(-u / WEIGHT_SCALE)) * Y_SCALE) for u in U]
+    shares = []
+    for i, slot_ids in enumerate(data.task_slots):
+        if not slot_ids:
+            continue
+        have = sum(int(data.weight[data.slots[k].fixed[0]]) for k in slot_ids if data.slots[k].is_fixed)
+        terms = [int(data.weight[n]) * lit for k in slot_ids for n, lit in v.slots[k].x.items()]
+        u = sum(terms) + have
+        if not terms:
+            # fully fixed or finished: a constant share
+            val = have / WEIGHT_SCALE
+            shares.append(math.floor(math.log(-math.expm1(-max(val, 1e-300))) * Y_SCALE) if val > 0 else -10**15)
+            continue
+        model.Add(u >= math.ceil(u0 * WEIGHT_SCALE))
+        y = model.NewIntVar(math.floor(log_target * Y_SCALE) - 1, 0, f"logsucc{i}")
+        for k in range(BREAKPOINTS - 1):
+            slope = (Phi[k + 1] - Phi[k]) / (U[k + 1] - U[k])
+            num = math.floor(slope * SLOPE_DEN)
+            model.Add(SLOPE_DEN * y <= SLOPE_DEN * Phi[k] + num * (u - U[k]))
+        model.Add(y <= Phi[-1])
+        shares.append(y)
+    model.Add(sum(shares) >= math.ceil(log_target * Y_SCALE))

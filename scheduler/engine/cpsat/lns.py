@@ -1,0 +1,156 @@
+"""Large neighbourhood search around a complete schedule, for instances whose whole
+model is too big to improve within the time limit.
+
+Rolling windows: tasks are taken in the order they start in the incumbent. A
+window of them is placed again by CP-SAT, with every replica that starts before
+the window fixed and the tasks after it left out of the model; each window task
+carries its *tail*, the least time its descendants still need on their fastest
+eligible nodes, so the window's objective is the makespan the rest could at best
+reach. The tasks after the window are then placed again by the heuristic around
+the fixed part. A complete schedule better than the incumbent (makespan then
+cost, or cost within the deadline then makespan) replaces it.
+
+Every candidate is built from a window solved under every rule of the model and
+a heuristic completion that follows the same rules, so whatever the time limit
+the result is valid and never worse than the incumbent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds import tails
+from ...errors import Infeasible
+from ..heuristic import HeuristicSettings, heuristic_schedule, latest_finishes
+from ...domain import Objective
+from ...problem import Problem
+from ..schedule import Replica, Schedule
+from .data import build_data, clock_quantum
+from .solve import CpSettings, Progress, solve_cpsat
+
+WINDOW_LITERALS = 3_000  # node literals in the first window's model; adapts to how the solves go
+MIN_WINDOW_LITERALS, MAX_WINDOW_LITERALS = 600, 20_000
+WINDOW_SECONDS = 2.0  # the most one window's solve may take
+
+
+@dataclass
+class LnsStats:
+    windows: int = 0
+    improved: int = 0
+
+
+def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *, objective: Objective,
+            deadline_s: float | None, time_limit_s: float, seed: int = 0, workers: int = 0,
+            progress: Callable[[Progress], None] | None = None) -> tuple[Schedule, LnsStats]:
+    """Improve a complete, valid `incumbent` by rolling windows until `time_limit_s` runs out
+    or a whole pass over the schedule improves nothing.
+
+    Returns the best schedule found (the incumbent itself when nothing better) and statistics.
+    """
+    t0 = time.monotonic()
+    stats = LnsStats()
+    best, best_key = incumbent, _key(problem, incumbent, objective, deadline_s)
+    n_rep = sum(problem.required)
+    q = clock_quantum(problem, allowed, max(incumbent.makespan(), 1e-9), n_rep)
+    tail_s = tails(problem, np.array([float(problem.runtimes(i, a).min()) if len(a) else 0.0
+                                      for i, a in enumerate(allowed)]))
+    literals = WINDOW_LITERALS
+    sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
+
+    def remaining() -> float:
+        return time_limit_s - (time.monotonic() - t0)
+
+    while remaining() > 0.2:
+        improved_in_pass = False
+        position = 0
+        while position < problem.n_tasks and remaining() > 0.2:
+            order = _start_order(best)
+            window = _window(order, position, sizes, literals)
+            stats.windows += 1
+            candidate, solved_fully = _solve_window(problem, best, allowed, order[:position], window, q, tail_s,
+                                                    objective, deadline_s, min(WINDOW_SECONDS, remaining() - 0.1),
+                                                    seed + stats.windows, workers)
+            literals = int(min(MAX_WINDOW_LITERALS, literals * 1.25)) if solved_fully else \
+                int(max(MIN_WINDOW_LITERALS, literals * 0.8))
+            if candidate is not None:
+                key = _key(problem, candidate, objective, deadline_s)
+                if key < best_key:
+                    best, best_key = candidate, key
+                    stats.improved += 1
+                    improved_in_pass = True
+                    if progress is not None:
+                        progress(Progress("lns", best_key[1], None, time.monotonic() - t0))
+            position += max(1, len(window) // 2)
+        if not improved_in_pass:
+            break
+    return best, stats
+
+
+def _key(problem: Problem, s: Schedule, objective: Objective, deadline_s: float | None) -> tuple[int, float, float]:
+    """Smaller is better; a schedule that misses the deadline loses to any that meets it."""
+    late = 1 if deadline_s is not None and s.makespan() > deadline_s + 1e-6 else 0
+    if objective == Objective.MAKESPAN:
+        return late, round(s.makespan(), 9), round(s.cost(problem), 9)
+    return late, round(s.cost(problem), 9), round(s.makespan(), 9)
+
+
+def _start_order(s: Schedule) -> list[int]:
+    """Tasks by their first replica's start (parents always come before their children)."""
+    first = [min((r.start for r in reps), default=math.inf) for reps in s.replicas]
+    ends = [min((r.end for r in reps), default=math.inf) for reps in s.replicas]
+    return sorted(range(len(s.replicas)), key=lambda i: (first[i], ends[i], i))
+
+
+def _window(order: list[int], position: int, sizes: np.ndarray, literals: int) -> list[int]:
+    out, total = [], 0
+    for i in order[position:]:
+        if out and total + int(sizes[i]) > literals:
+            break
+        out.append(i)
+        total += int(sizes[i])
+    return out
+
+
+def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], before: list[int], window: list[int],
+                  q: float, tail_s: np.ndarray, objective: Objective, deadline_s: float | None, seconds: float,
+                  seed: int, workers: int) -> tuple[Schedule | None, bool]:
+    """Re-place `window` with CP-SAT, then the tasks after it with the heuristic. Returns the
+    complete schedule (None when the window found nothing) and whether the solve was optimal."""
+    if seconds <= 0.05:
+        return None, False
+    in_window = set(window)
+    cut_s = min(r.start for i in window for r in best.replicas[i])
+    parents = {pp for i in window for pp, _ in problem.dag.parents[i]}
+    fixed = {i: [(r.node, r.start, r.end) for r in best.replicas[i]] for i in before
+             if i in parents or any(r.end > cut_s for r in best.replicas[i])}
+    finished = set(range(problem.n_tasks)) - in_window
+    horizon_s = max(best.makespan(), deadline_s or 0.0)
+    data = build_data(problem, allowed, horizon_s=horizon_s * 1.05 + 10 * q, release_s=cut_s, fixed=fixed,
+                      finished=finished, quantum_s=q)
+    if objective == Objective.COST and deadline_s is not None:
+        # each window task ends by the latest finish the incumbent's later tasks allow, so the
+        # completion keeps the slack it had
+        tail_s = np.maximum(tail_s, deadline_s - latest_finishes(problem, best, deadline_s))
+    data.tail = np.floor(tail_s / q + 1e-9).astype(np.int64)
+    hint = Schedule.empty(problem.n_tasks)
+    for i in window:
+        hint.replicas[i] = [Replica(r.node, s, s + data.units(r.end - r.start))
+                            for r in best.replicas[i] for s in [math.ceil(r.start / q - 1e-9)]]
+    settings = CpSettings(objective=objective, deadline_s=deadline_s, time_limit_s=seconds, workers=workers,
+                          seed=seed, tiebreak=False)
+    out = solve_cpsat(data, hint, settings)
+    if out.schedule is None:
+        return None, False
+    placed = out.schedule.in_seconds(problem, q)
+    keep = {i: list(best.replicas[i]) for i in before} | {i: placed.replicas[i] for i in window}
+    opts = HeuristicSettings(objective=objective, deadline_s=deadline_s, fixed=keep, finished=set(keep))
+    try:
+        complete = heuristic_schedule(problem, opts)
+    except Infeasible:
+        return None, out.status == "optimal"
+    return complete, out.status == "optimal"

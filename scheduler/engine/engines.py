@@ -1,0 +1,183 @@
+"""Engines: what improves the heuristic's warm start (stage 3 of the planner).
+
+An engine is anything with a `name` and an ``improve(run)`` that adds valid
+candidate schedules to the run (and, when it proves there is no plan, returns the
+reasons). Two come with the library:
+
+- `HeuristicEngine`: adds nothing (the heuristic's plan is the plan);
+- `CpSatEngine`: OR-Tools CP-SAT warm-started from the heuristic, on the whole model
+  or, above `PlanOptions.lns_above_literals` node literals, on windows of tasks
+  (`scheduler.engine.cpsat.lns`); with ``narrow=True`` (``--engine auto``) a model
+  above `PlanOptions.max_model_literals` keeps only each task's best candidate nodes.
+
+`engine_for` maps the command line's names (`EngineChoice`) to them; a custom
+engine object may be given as `PlanOptions.engine` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..domain import Objective
+from ..errors import InfeasibleReason
+from ..problem import Problem
+from .heuristic import retime
+from .options import EngineChoice
+from .run import PlanningRun, SolverOutcome
+from .schedule import Schedule
+from .stages import deadline_reason
+
+CANDIDATES_PER_TASK = 12
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Improves a run's warm start; see the module docstring."""
+
+    name: str
+
+    def improve(self, run: PlanningRun) -> list[InfeasibleReason]: ...
+
+
+class HeuristicEngine:
+    """The heuristic alone: nothing to add."""
+
+    name = "heuristic"
+
+    def improve(self, run: PlanningRun) -> list[InfeasibleReason]:
+        return []
+
+
+@dataclass(frozen=True)
+class CpSatEngine:
+    """CP-SAT warm-started from the heuristic (see the module docstring)."""
+
+    narrow: bool = False
+    name: str = "cp-sat"
+
+    def improve(self, run: PlanningRun) -> list[InfeasibleReason]:
+        problem, opts = run.problem, run.options
+        allowed = run.givens.allowed
+        size = sum(len(allowed[i]) * max(1, problem.required[i]) for i in range(problem.n_tasks))
+        narrowed = self.narrow and size > opts.max_model_literals
+        if narrowed:
+            allowed = candidate_lists(problem, run, run.warm)
+            run.notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
+                             f"({size} node literals in full)")
+        if _use_windows(run, size) and run.meets_deadline(run.warm):
+            _improve_by_windows(run, allowed, size)
+            return []
+        return _solve_whole(run, allowed, narrowed)
+
+
+def engine_for(choice: EngineChoice | Engine) -> Engine:
+    """The engine of a name (``auto``, ``cpsat``, ``heuristic``), or `choice` itself when it is an engine."""
+    if isinstance(choice, Engine):
+        return choice
+    return {EngineChoice.AUTO: CpSatEngine(narrow=True), EngineChoice.CPSAT: CpSatEngine(),
+            EngineChoice.HEURISTIC: HeuristicEngine()}[EngineChoice(choice)]
+
+
+def _use_windows(run: PlanningRun, size: int) -> bool:
+    """Windows instead of the whole model: a large fresh plan (replanning and stable what-if diffs
+    keep the whole model, which knows kept replicas and preferred nodes)."""
+    opts, g = run.options, run.givens
+    return (size > opts.lns_above_literals and opts.success_target is None and not g.fixed and not g.finished
+            and g.preferred is None and opts.release_s == 0 and not opts.banned_nodes)
+
+
+def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) -> None:
+    from .cpsat.lns import improve
+
+    opts = run.options
+    better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
+                            time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
+                            progress=opts.progress)
+    run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
+                     f"({stats.windows} windows, {stats.improved} improvements)")
+    if better is not run.warm:
+        run.candidates.append(better)
+        run.engine_used = "cp-sat"
+
+
+def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) -> list[InfeasibleReason]:
+    """The exact model over `allowed`, warm-started from the heuristic; its schedule joins the candidates."""
+    from .cpsat.data import build_data
+    from .cpsat.solve import CpSettings, solve_cpsat
+
+    problem, opts, g = run.problem, run.options, run.givens
+    data = build_data(problem, allowed, horizon_s=horizon_s(run), release_s=opts.release_s,
+                      fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in g.fixed.items()},
+                      finished=g.finished, success_target=opts.success_target,
+                      replicas_at_least={i: len(nodes) for i, nodes in (g.preferred or {}).items()})
+    hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
+    if opts.objective == Objective.MAKESPAN:
+        data.horizon = max(int(round(hint.makespan())), data.release + 1)
+    settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s, success_target=opts.success_target,
+                          time_limit_s=max(0.1, run.remaining()), workers=opts.workers, seed=opts.seed,
+                          preferred=g.preferred, progress=opts.progress)
+    out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
+    run.notes.extend(out.notes)
+    run.solver = SolverOutcome(
+        status=out.status if not narrowed or out.status in ("feasible", "optimal") else "unknown",
+        makespan_bound_s=None if narrowed else out.makespan_bound_s,
+        cost_bound_usd=None if narrowed else out.cost_bound_usd, exact_clock=data.exact_clock, narrowed=narrowed)
+    if out.schedule is not None:
+        exact = retime(problem, out.schedule.in_seconds(problem, data.quantum_s), run.heuristic_settings())
+        if run.meets_deadline(exact):
+            run.candidates.append(exact)
+            run.solver.schedule = exact
+            run.engine_used = "cp-sat"
+    if run.solver.status == "infeasible" and not run.candidates:
+        if opts.deadline_s is not None:
+            return [deadline_reason(run.bounds, opts.deadline_s, proved=True)]
+        return [InfeasibleReason(rule="combination",
+                                 tasks=[t for i, t in enumerate(problem.dag.ids) if i not in g.finished],
+                                 message="the solver proved that no plan satisfies every rule together")]
+    return []
+
+
+def horizon_s(run: PlanningRun) -> float:
+    """Seconds within which the solver must finish: the warm start's makespan for makespan, else a bound
+    no cheapest plan exceeds (every replica one after another)."""
+    problem, opts, g, warm = run.problem, run.options, run.givens, run.warm
+    if opts.objective == Objective.MAKESPAN:
+        return warm.makespan()
+    if opts.deadline_s is not None:
+        return opts.deadline_s
+    total = max(opts.release_s, max((r.end for reps in g.fixed.values() for r in reps), default=0.0))
+    for i in range(problem.n_tasks):
+        if i in g.finished or len(g.allowed[i]) == 0:
+            continue
+        total += (problem.required[i] + 4) * float(problem.runtimes(i, g.allowed[i]).max())
+        for _, data in problem.dag.parents[i]:
+            if data > 0:
+                total += data * 8.0 / float(problem.nodes.bandwidth.min())
+    return max(total, warm.makespan())
+
+
+def candidate_lists(problem: Problem, run: PlanningRun, heur: Schedule) -> list[np.ndarray]:
+    """Each task's heuristic nodes, the nodes its parents and children have there (to run beside its
+    data), its fastest, cheapest and most reputable per spread value."""
+    out = []
+    k = CANDIDATES_PER_TASK
+    for i in range(problem.n_tasks):
+        nodes = run.givens.allowed[i]
+        if len(nodes) <= k:
+            out.append(nodes)
+            continue
+        keep = set(heur.nodes_of(i))
+        near = np.array(sorted({n for j, _ in (*problem.dag.parents[i], *problem.dag.children[i])
+                                for n in heur.nodes_of(j)}), dtype=np.int64)
+        keep.update(np.intersect1d(nodes, near).tolist())
+        if len(nodes) > 8 * k:
+            nodes = np.union1d(problem.candidates(i, 4 * k), np.array(sorted(keep), dtype=np.int64))
+            nodes = nodes[np.isin(nodes, run.givens.allowed[i])]
+        keep.update(nodes[np.argsort(problem.runtimes(i, nodes), kind="stable")[: k // 2]].tolist())
+        keep.update(nodes[np.argsort(problem.costs(i, nodes), kind="stable")[: k // 3]].tolist())
+        keep.update(problem.best_replica_set(i, run.givens.allowed[i])[: problem.required[i] + 2])
+        out.append(np.array(sorted(keep), dtype=np.int64))
+    return out

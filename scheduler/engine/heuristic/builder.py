@@ -1,0 +1,110 @@
+"""The state of one list-scheduling run: each node's timeline, the schedule so far, the
+nodes each task may use and scans, and the clock (exact seconds, or the solver's units)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...problem import Problem
+from ..schedule import Replica, Schedule
+from .settings import HeuristicSettings
+from .timeline import Timeline
+
+LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
+SHORTLIST = 512
+
+
+class Builder:
+    """One run's placement state (see the module docstring)."""
+
+    def __init__(self, problem: Problem, opt: HeuristicSettings) -> None:
+        self.p = problem
+        self.opt = opt
+        # with a quantum, the builder works in whole clock units (seconds / quantum), all exact in floats
+        self.q = opt.quantum_s
+        self.scale = 1.0 if self.q is None else 1.0 / self.q
+        self.release = float(self.up(opt.release_s))
+        self.timelines: dict[int, Timeline] = {}
+        self.free_from = np.zeros(problem.n_nodes)  # per node: appending from here always fits
+        self.sched = Schedule.empty(problem.n_tasks)
+        self.allowed: list[np.ndarray] = []  # every node a task may use (for the rules)
+        self.consider: list[np.ndarray] = []  # the nodes the heuristic scans (a shortlist on large pools)
+        banned = np.fromiter(opt.banned, dtype=np.int64) if opt.banned else None
+        for i in range(problem.n_tasks):
+            nodes = opt.candidates[i] if opt.candidates is not None and i in opt.candidates else problem.eligible(i)
+            short = problem.candidates(i, SHORTLIST) if len(nodes) > LARGE_POOL and opt.candidates is None else nodes
+            if banned is not None:
+                nodes = nodes[~np.isin(nodes, banned)]
+                short = short[~np.isin(short, banned)]
+            self.allowed.append(nodes)
+            self.consider.append(short)
+        if opt.lookahead:
+            self.fastest_rt = np.array([float(np.min(self.runtimes(i, a))) if len(a) else 0.0
+                                        for i, a in enumerate(self.allowed)])
+            self.peer_bw = problem.links.peer_bandwidth()
+        for i, reps in opt.fixed.items():
+            for r in reps:
+                start = r.start if self.q is None else math.floor(r.start * self.scale + 1e-9)
+                end = r.end if self.q is None else math.ceil(r.end * self.scale - 1e-9)
+                self.sched.replicas[i].append(Replica(r.node, start, end))
+                self.occupy(r.node, start, end, problem.dag.tasks[i].gpus)
+
+    def timeline(self, n: int) -> Timeline:
+        tl = self.timelines.get(n)
+        if tl is None:
+            tl = self.timelines[n] = Timeline(int(self.p.nodes.gpus[n]))
+        return tl
+
+    def occupy(self, n: int, start: float, end: float, gpus: int) -> None:
+        tl = self.timeline(n)
+        tl.add(start, end, gpus)
+        if gpus > 0:
+            self.free_from[n] = tl.times[-1]  # after the last breakpoint no GPU is held
+
+    def place_on(self, i: int, n: int) -> None:
+        """Add a replica of task i on node n at the earliest time its data and GPUs allow."""
+        nodes = np.array([n])
+        ready = float(self.ready(i, nodes)[0])
+        rt = float(self.runtimes(i, nodes)[0])
+        start = self.timeline(n).earliest(ready, rt, self.p.dag.tasks[i].gpus)
+        self.occupy(n, start, start + rt, self.p.dag.tasks[i].gpus)
+        self.sched.replicas[i].append(Replica(n, start, start + rt))
+
+    def lookahead(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """Per candidate node, the least time after task i ends there until its slowest child could
+        end: beside it on the same node, or elsewhere after the transfer at the best bandwidth."""
+        look = np.zeros(len(nodes))
+        for c, data in self.p.dag.children[i]:
+            allowed = self.allowed[c]
+            if not len(allowed):
+                continue
+            pos = np.minimum(np.searchsorted(allowed, nodes), len(allowed) - 1)
+            same = np.where(allowed[pos] == nodes, self.runtimes(c, nodes), math.inf)
+            remote = self.fastest_rt[c] + (self.up(data * 8.0 / self.peer_bw[nodes]) if data > 0 else 0.0)
+            look = np.maximum(look, np.minimum(same, remote))
+        return look
+
+    def up(self, x: np.ndarray | float) -> np.ndarray | float:
+        """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
+        if self.q is None:
+            return x
+        return np.ceil(np.asarray(x) * self.scale - 1e-9)
+
+    def runtimes(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        return self.up(self.p.runtimes(i, nodes))  # type: ignore[return-value]
+
+    def ready(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """For each candidate node, when the data of every parent can be there."""
+        out = np.full(len(nodes), self.release)
+        for parent, data in self.p.dag.parents[i]:
+            reps = self.sched.replicas[parent]
+            if data <= 0:
+                out = np.maximum(out, min(r.end for r in reps))
+                continue
+            arrive = np.full(len(nodes), math.inf)
+            for r in reps:
+                arrive = np.minimum(arrive, r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)))
+            out = np.maximum(out, arrive)
+        return out

@@ -1,0 +1,238 @@
+"""Placing one task: which nodes to scan, which replica set keeps the rules reachable, and
+where each replica goes (earliest finish for makespan, cheapest within a sub-deadline for
+cost), by insertion into the nodes' idle GPU time."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...domain import Objective
+from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, meets, weight_needed
+from ...errors import Infeasible, InfeasibleReason
+from ...problem import Problem
+from ..schedule import Replica
+from .builder import Builder
+from .timeline import EPS
+
+MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
+MAX_EVALS = 16  # exact insertion searches per replica choice (beyond the best append position)
+
+
+@dataclass
+class Candidates:
+    """The nodes a task's next replica may take, with what each would mean for it."""
+
+    nodes: np.ndarray
+    ready: np.ndarray  # when the parents' data can be there
+    runtime: np.ndarray  # on the builder's clock
+    cost: np.ndarray  # USD (plus congestion prices in cost mode)
+    look: np.ndarray | None  # makespan lookahead: least time after the end until the slowest child ends
+
+
+class _ReplicaPicker:
+    """The replica-set rules while replicas are picked one by one: distinct spread values, the
+    replica count, and `min_success` (failure weights), each kept reachable after every pick."""
+
+    def __init__(self, p: Problem, i: int, nodes: np.ndarray, chosen: list[int]) -> None:
+        self.required = p.required[i]
+        self.count = len(chosen)
+        self.codes = p.spread_of(i)[nodes]
+        self.weights = p.weights(i, nodes)
+        min_success = p.levels[i].min_success
+        self.need_w = weight_needed(min_success) if min_success is not None else 0.0
+        # the best weight per spread value among candidates: what the remaining replicas could still add
+        self.code_values, self.code_of = np.unique(self.codes, return_inverse=True)
+        self.best_w = np.full(len(self.code_values), -1.0)
+        np.maximum.at(self.best_w, self.code_of, self.weights)
+        self.code_used = np.zeros(len(self.code_values), dtype=bool)
+        self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist())
+        self.mask = np.ones(len(nodes), dtype=bool)
+
+    @property
+    def wants_more(self) -> bool:
+        return self.count < self.required or self.have_w < self.need_w - PROBABILITY_EPS
+
+    def pickable(self) -> np.ndarray:
+        """Positions that keep enough distinct values for the remaining slots and min_success reachable."""
+        slots_left = self.required - self.count - 1
+        ok = self.mask.copy()
+        if slots_left > 0 or self.need_w > 0:
+            n_codes_left = len(self.code_values) - int(self.code_used.sum()) - 1
+            if n_codes_left < slots_left:
+                ok &= False
+            if self.need_w > 0:
+                rest_w = float(self.best_w[~self.code_used].sum())
+                reach = self.have_w + self.weights + (rest_w - self.best_w[self.code_of])
+                ok &= reach >= self.need_w - PROBABILITY_EPS
+        return np.flatnonzero(ok)
+
+    def take(self, k: int) -> None:
+        self.count += 1
+        self.code_used[self.code_of[k]] = True
+        self.have_w += float(self.weights[k])
+        self.mask &= self.codes != self.codes[k]
+
+
+def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
+    """Place every replica task `i` still needs (see the module docstring).
+
+    Raises
+    ------
+    Infeasible
+        No replica set on the allowed nodes meets the replica, spread and min_success rules.
+    """
+    p, opt = b.p, b.opt
+    task = p.dag.tasks[i]
+    chosen = [r.node for r in b.sched.replicas[i]]
+    nodes = _scan_nodes(b, i, chosen)
+    if len(nodes) == 0 and len(chosen) >= p.required[i]:
+        return
+    cand = _candidates(b, i, nodes, with_look=opt.lookahead and opt.objective == Objective.MAKESPAN and not chosen)
+    picker = _ReplicaPicker(p, i, nodes, chosen)
+    pref = opt.preferred.get(i) if opt.preferred else None
+    while picker.wants_more:
+        idx = picker.pickable()
+        if len(idx) == 0:
+            raise Infeasible([InfeasibleReason(
+                rule="spread", tasks=[task.id],
+                message=f"{task.id}: no replica set on allowed nodes meets the replica, spread and "
+                        f"min_success rules")])
+        k, start = choose(b, i, cand, idx, sub_deadline, pref)
+        cand.look = None  # only the first replica feeds the children
+        n = int(nodes[k])
+        end = start + float(cand.runtime[k])
+        b.occupy(n, start, end, task.gpus)
+        b.sched.replicas[i].append(Replica(n, start, end))
+        picker.take(k)
+
+
+def _scan_nodes(b: Builder, i: int, chosen: list[int]) -> np.ndarray:
+    """The nodes to scan for task `i`: its shortlist plus the nodes holding a parent's data (all allowed
+    nodes when the shortlist cannot meet the replica rules), without the nodes and spread values used."""
+    p = b.p
+    nodes = b.consider[i]
+    if len(nodes) < len(b.allowed[i]):
+        near = np.array(sorted({r.node for pp, _ in p.dag.parents[i] for r in b.sched.replicas[pp]}), dtype=np.int64)
+        near = near[np.isin(near, b.allowed[i])] if len(near) else near
+        nodes = np.union1d(nodes, near)
+        if not shortlist_suffices(p, i, nodes, chosen):
+            nodes = b.allowed[i]
+    if chosen:
+        codes = p.spread_of(i)
+        keep = ~np.isin(nodes, np.array(chosen)) & ~np.isin(codes[nodes], codes[np.array(chosen)])
+        nodes = nodes[keep]
+    return nodes
+
+
+def _candidates(b: Builder, i: int, nodes: np.ndarray, with_look: bool) -> Candidates:
+    p = b.p
+    cost = p.costs(i, nodes)
+    if b.opt.congestion_usd_per_gpu_s is not None:
+        cost = cost + b.opt.congestion_usd_per_gpu_s[nodes] * p.dag.tasks[i].gpus * p.runtimes(i, nodes)
+    return Candidates(nodes=nodes, ready=b.ready(i, nodes), runtime=b.runtimes(i, nodes), cost=cost,
+                      look=b.lookahead(i, nodes) if with_look else None)
+
+
+def shortlist_suffices(p: Problem, i: int, nodes: np.ndarray, kept: list[int]) -> bool:
+    """Can the replica count, spread and min_success be met from `nodes` alone?"""
+    best = p.best_replica_set(i, nodes)
+    if len(best) + len(kept) < p.required[i]:
+        return False
+    level = p.levels[i]
+    if level.min_success is None:
+        return True
+    return meets(p.success(i, [*kept, *best]), level.min_success)
+
+
+def choose(b: Builder, i: int, cand: Candidates, idx: np.ndarray, sub_deadline: float | None,
+           pref: set[int] | None) -> tuple[int, float]:
+    """The candidate (position in `cand.nodes`) to take among `idx`, and its start time.
+
+    Cost mode takes the cheapest that finishes within the sub-deadline (when one does); otherwise
+    the earliest finish (plus the lookahead, when given) wins, a preferred node and then the
+    cheaper breaking ties.
+    """
+    if b.opt.objective == Objective.COST:
+        found = _cheapest(b, i, cand, idx, sub_deadline)
+        if found is not None:
+            return found
+    return _earliest(b, i, cand, idx, pref)
+
+
+def _cheapest(b: Builder, i: int, cand: Candidates, idx: np.ndarray,
+              sub_deadline: float | None) -> tuple[int, float] | None:
+    ready, rt, cost = cand.ready, cand.runtime, cand.cost
+    gpus = b.p.dag.tasks[i].gpus
+    order = idx[np.lexsort((ready[idx] + rt[idx], np.round(cost[idx], 9)))]
+    examined = 0
+    best: tuple[float, float, int, float] | None = None
+    for k in order.tolist():
+        if sub_deadline is not None and ready[k] + rt[k] > sub_deadline + EPS:
+            continue
+        if best is not None and cost[k] > best[0] + COST_EPS_USD:
+            break
+        latest = sub_deadline - float(rt[k]) + EPS if sub_deadline is not None else math.inf
+        start = b.timeline(int(cand.nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
+        finish = start + float(rt[k])
+        examined += 1
+        if sub_deadline is None or finish <= sub_deadline + EPS:
+            option = (float(cost[k]), finish, k, start)
+            if best is None or option[:2] < best[:2]:
+                best = option
+        if examined >= 4 * MAX_TIES and best is not None:
+            break
+        if examined >= 16 * MAX_TIES:
+            break
+    return (best[2], best[3]) if best is not None else None
+
+
+def _earliest(b: Builder, i: int, cand: Candidates, idx: np.ndarray, pref: set[int] | None) -> tuple[int, float]:
+    nodes, ready, rt, cost = cand.nodes, cand.ready, cand.runtime, cand.cost
+    gpus = b.p.dag.tasks[i].gpus
+    tail = rt if cand.look is None else rt + cand.look  # what follows the start on that node
+    order = idx[np.argsort(ready[idx] + tail[idx], kind="stable")]
+
+    def key(k: int, start: float) -> tuple[float, int, float]:  # (finish [+ lookahead], 0 if preferred, cost)
+        return start + float(tail[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k])
+
+    best: tuple[float, int, float] | None = None
+    best_k, best_start, ties = -1, 0.0, 0
+    if gpus > 0 and len(order) > MAX_EVALS:
+        # appending after a node's last reservation always fits: the best such finish is achievable,
+        # and only nodes whose lower bound beats it need the exact (insertion) search
+        append = np.maximum(ready[idx], b.free_from[nodes[idx]])
+        a = int(np.argmin(append + tail[idx]))
+        best_k, best_start = int(idx[a]), float(append[a])
+        best = key(best_k, best_start)
+    evaluated = 0
+    for k in order.tolist():
+        if best is not None and ready[k] + tail[k] > best[0] + EPS:
+            break
+        evaluated += 1
+        if evaluated > MAX_EVALS and best is not None:
+            break
+        # a start after the best finish minus this runtime cannot win: the scan stops there
+        latest = best[0] - float(tail[k]) + EPS if best is not None else math.inf
+        start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
+        if start == math.inf:
+            continue
+        this = key(k, start)
+        if best is None or _better(this, best):
+            best, best_k, best_start = this, k, start
+        if this[0] <= best[0] + EPS:
+            ties += 1
+            if ties > MAX_TIES:
+                break
+    return best_k, best_start
+
+
+def _better(a: tuple[float, int, float], b: tuple[float, int, float]) -> bool:
+    """Earlier finish wins; within EPS, a preferred node, then the cheaper one."""
+    if a[0] < b[0] - EPS:
+        return True
+    if a[0] > b[0] + EPS:
+        return False
+    return (a[1], a[2]) < (b[1], b[2] - 1e-12)

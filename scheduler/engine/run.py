@@ -1,0 +1,138 @@
+"""One planning call's record, passed from stage to stage.
+
+`Givens` is what is settled before any search, by index: each task's allowed
+nodes (eligible, not banned), the replicas that stay (replanning), the finished
+tasks, the base plan's nodes. `PlanningRun` adds what the stages find: the
+bounds, the warm start, the candidate schedules, the exact solver's outcome and
+the notes for the user. The translations from the planner's options to the
+heuristic's and CP-SAT's settings live here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..domain import Objective
+from ..domain.rules import DEADLINE_TOLERANCE_S
+from ..problem import Problem
+from .bounds import Bounds
+from .cost_bound import CostBound
+from .heuristic import HeuristicSettings
+from .options import PlanOptions
+from .schedule import Replica, Schedule
+
+
+@dataclass
+class Givens:
+    """What a call settles before searching, by task and node index."""
+
+    allowed: list[np.ndarray]
+    fixed: dict[int, list[Replica]]
+    finished: set[int]
+    finished_end: dict[int, float]
+    kept_nodes: dict[int, list[int]]
+    running_end: dict[int, float]
+    preferred: dict[int, set[int]] | None
+    banned: set[int]
+
+    @classmethod
+    def of(cls, problem: Problem, opts: PlanOptions) -> Givens:
+        index = problem.nodes.index
+        banned_set = {index[n] for n in opts.banned_nodes if n in index}
+        banned = np.array(sorted(banned_set), dtype=np.int64)
+        allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
+        if len(banned):
+            allowed = [a[~np.isin(a, banned)] for a in allowed]
+        fixed = {problem.dag.index[tid]: [Replica(index[a.node], a.start_s, a.end_s) for a in rows]
+                 for tid, rows in opts.keep.items()}
+        finished = {problem.dag.index[t] for t in opts.finished}
+        preferred = None
+        if opts.preferred is not None:
+            preferred = {}
+            for a in opts.preferred.assignments:
+                i, n = problem.dag.index.get(a.task), index.get(a.node)
+                if i is not None and n is not None:
+                    preferred.setdefault(i, set()).add(n)
+        return cls(
+            allowed=allowed, fixed=fixed, finished=finished,
+            finished_end={i: min((r.end for r in fixed.get(i, [])), default=opts.release_s) for i in finished},
+            kept_nodes={i: [r.node for r in reps] for i, reps in fixed.items() if i not in finished},
+            running_end={i: min(r.end for r in reps) for i, reps in fixed.items() if i not in finished and reps},
+            preferred=preferred, banned=banned_set)
+
+    @property
+    def kept_counts(self) -> dict[int, int]:
+        return {i: len(r) for i, r in self.fixed.items()}
+
+    def fixed_cost(self, problem: Problem) -> float:
+        return sum(problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
+
+
+@dataclass
+class SolverOutcome:
+    """What the exact model said: its status, its bounds (None when it knew only some nodes per task),
+    its schedule in exact seconds, and whether its clock was exact."""
+
+    status: str | None = None
+    makespan_bound_s: float | None = None
+    cost_bound_usd: float | None = None
+    schedule: Schedule | None = None
+    exact_clock: bool = False
+    narrowed: bool = False
+
+
+@dataclass
+class PlanningRun:
+    """The record the stages pass along (see the module docstring)."""
+
+    problem: Problem
+    options: PlanOptions
+    givens: Givens
+    started: float = field(default_factory=time.monotonic)
+    bounds: Bounds | None = None
+    deadline_cost: CostBound | None = None
+    warm: Schedule | None = None  # the heuristic's best schedule (the solver's warm start)
+    base: Schedule | None = None  # the base plan, re-timed, when it still keeps every rule
+    candidates: list[Schedule] = field(default_factory=list)  # valid schedules that meet the deadline
+    solver: SolverOutcome = field(default_factory=SolverOutcome)
+    engine_used: str = "heuristic"
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, problem: Problem, options: PlanOptions) -> PlanningRun:
+        return cls(problem=problem, options=options, givens=Givens.of(problem, options))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        return self.options.time_limit_s - self.elapsed()
+
+    def meets_deadline(self, s: Schedule) -> bool:
+        return self.options.deadline_s is None or s.makespan() <= self.options.deadline_s + DEADLINE_TOLERANCE_S
+
+    def quality(self, s: Schedule) -> tuple[float, float]:
+        return s.key(self.problem, self.options.objective)
+
+    def heuristic_settings(self, **changes: object) -> HeuristicSettings:
+        """The heuristic's settings for this call (the one translation from `PlanOptions`)."""
+        o, g = self.options, self.givens
+        settings = HeuristicSettings(
+            objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target, release_s=o.release_s,
+            fixed=g.fixed, finished=g.finished, banned=g.banned, candidates=None, preferred=g.preferred,
+            # cost mode: the makespan-first run that sets the sub-deadlines also tries it
+            lookahead=o.objective == Objective.COST and lookahead_pays(self.problem))
+        return dataclasses.replace(settings, **changes) if changes else settings
+
+
+LOOKAHEAD_MAX_PAIRS = 1_000_000  # makespan: (task, node) pairs up to which the lookahead heuristic also runs
+
+
+def lookahead_pays(problem: Problem) -> bool:
+    """Whether to run the lookahead heuristic too: some edge carries data, and the instance is small
+    enough (`LOOKAHEAD_MAX_PAIRS`)."""
+    return problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and problem.dag.moves_data

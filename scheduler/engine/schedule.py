@@ -1,0 +1,99 @@
+"""An index-based schedule (what the heuristic and the solver produce) and its
+conversion to the contract's `Plan`.
+
+A `Schedule` holds, per task (in the problem's topological order), its replicas:
+node index, start and end in seconds. Its totals follow the contract: makespan is
+the last end, cost sums runtime x GPUs x price over replicas, success probability
+multiplies the tasks' success probabilities (`scheduler.domain.rules`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..domain import Assignment, Objective, Plan, PlanStatus, Unplaceable
+from ..domain.rules import QUALITY_DIGITS, workflow_success
+from ..problem import Problem
+
+
+@dataclass
+class Replica:
+    node: int
+    start: float
+    end: float
+
+
+@dataclass
+class Schedule:
+    """Replicas per task index."""
+
+    replicas: list[list[Replica]]
+
+    @classmethod
+    def empty(cls, n_tasks: int) -> Schedule:
+        return cls(replicas=[[] for _ in range(n_tasks)])
+
+    def in_seconds(self, problem: Problem, quantum_s: float) -> Schedule:
+        """This schedule on a clock of `quantum_s` seconds per unit, in exact seconds: same starts,
+        each replica's exact runtime (never longer than its rounded-up runtime on the clock)."""
+        out = Schedule.empty(len(self.replicas))
+        for i, reps in enumerate(self.replicas):
+            for r in reps:
+                start = r.start * quantum_s
+                out.replicas[i].append(Replica(r.node, start, start + problem.runtime(i, r.node)))
+        return out
+
+    @property
+    def complete(self) -> bool:
+        return all(self.replicas)
+
+    def makespan(self) -> float:
+        return max((r.end for reps in self.replicas for r in reps), default=0.0)
+
+    def cost(self, problem: Problem) -> float:
+        return sum(problem.cost(i, r.node) for i, reps in enumerate(self.replicas) for r in reps)
+
+    def success(self, problem: Problem) -> float:
+        """The workflow's success probability (`scheduler.domain.rules`)."""
+        return workflow_success(problem.log_success(i, self.nodes_of(i)) for i in range(len(self.replicas)))
+
+    def nodes_of(self, i: int) -> list[int]:
+        return [r.node for r in self.replicas[i]]
+
+    def key(self, problem: Problem, objective: Objective) -> tuple[float, float]:
+        """Sort key of quality for `objective` (lower is better), primary then tie-break."""
+        if objective == Objective.COST:
+            return (round(self.cost(problem), QUALITY_DIGITS), round(self.makespan(), QUALITY_DIGITS))
+        return (round(self.makespan(), QUALITY_DIGITS), round(self.cost(problem), QUALITY_DIGITS))
+
+
+def to_plan(
+    problem: Problem,
+    schedule: Schedule | None,
+    *,
+    status: PlanStatus,
+    objective: Objective,
+    lower_bound_s: float | None,
+    solve_time_s: float,
+    unplaceable: list[Unplaceable] | None = None,
+    **extra: object,
+) -> Plan:
+    """Build the contract's plan from a schedule (None when there is no plan)."""
+    if schedule is None:
+        return Plan(status=status, objective=objective, makespan_s=None, cost_usd=None, success_probability=None,
+                    lower_bound_s=lower_bound_s, solve_time_s=round(solve_time_s, 3), assignments=[],
+                    unplaceable=unplaceable or [], **extra)
+    rows = []
+    for i, reps in enumerate(schedule.replicas):
+        for k, r in enumerate(sorted(reps, key=lambda r: (r.start, r.node))):
+            rows.append(Assignment(task=problem.dag.ids[i], replica=k, node=problem.nodes.ids[r.node],
+                                   start_s=r.start, end_s=r.end))
+    rows.sort(key=lambda a: (a.start_s, problem.dag.index[a.task], a.replica))
+    makespan = schedule.makespan()
+    gap = None
+    if lower_bound_s is not None and makespan > 0 and objective == Objective.MAKESPAN:
+        gap = max(0.0, (makespan - lower_bound_s) / makespan)
+    return Plan(status=status, objective=objective, makespan_s=makespan, cost_usd=schedule.cost(problem),
+                success_probability=schedule.success(problem), lower_bound_s=lower_bound_s,
+                solve_time_s=round(solve_time_s, 3), assignments=rows, gap=gap, **extra)

@@ -1,0 +1,90 @@
+"""Feasibility that needs no search, and its wording: a task with no eligible node, too
+few distinct spread values for its replicas, or `min_success` out of reach.
+
+These are the reasons a plan says `infeasible` before any search, in the words a
+cluster scheduler uses ("0/60 nodes can run ingest: 41 lack a TEE, ...").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..domain import Level, Rule
+from ..domain.policy import RULE_PHRASES
+from ..domain.rules import meets
+from ..errors import InfeasibleReason
+
+if TYPE_CHECKING:
+    from . import Problem
+
+
+def rejection_counts_text(first_rule: dict[str, int], level: Level) -> str:
+    """'41 lack a TEE, 12 outside allowed countries' from rule counts.
+
+    >>> from scheduler.domain import Level
+    >>> rejection_counts_text({"tee": 41, "reputation": 2}, Level(name="x", min_reputation=0.95))
+    '41 lack a TEE, 2 below reputation 0.95'
+    """
+    return ", ".join(f"{c} {RULE_PHRASES[Rule(r)].format(min_reputation=level.min_reputation)}"
+                     for r, c in first_rule.items())
+
+
+def static_reasons(problem: Problem, allowed: list[np.ndarray] | None = None,
+                   skip: set[int] | frozenset[int] = frozenset(),
+                   kept: dict[int, list[int]] | None = None) -> list[InfeasibleReason]:
+    """Per-task reasons no plan can exist.
+
+    Parameters
+    ----------
+    problem : Problem
+    allowed : list of arrays, optional
+        Narrows each task's nodes (e.g. without failed nodes).
+    skip : set of int
+        Tasks already finished.
+    kept : dict, optional
+        Per task, the nodes of replicas that stay (replanning).
+    """
+    reasons: list[InfeasibleReason] = []
+    kept = kept or {}
+    for i in range(problem.n_tasks):
+        if i in skip:
+            continue
+        nodes = problem.eligible(i) if allowed is None else allowed[i]
+        reason = _task_reason(problem, i, nodes, kept.get(i, []))
+        if reason is not None:
+            reasons.append(reason)
+    return reasons
+
+
+def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
+    t, lv = problem.dag.tasks[i], problem.levels[i]
+    el = problem.eligibility(i)
+    if stay:
+        codes = problem.spread_of(i)
+        nodes = nodes[~np.isin(codes[nodes], codes[np.array(stay)])]
+    if len(nodes) == 0 and len(stay) < problem.required[i]:
+        if len(el.nodes):
+            return InfeasibleReason(
+                rule="eligibility", tasks=[t.id], counts={"failed_node": len(el.nodes)},
+                message=f"{t.id}: all {len(el.nodes)} eligible nodes are excluded (failed or dropped)")
+        return InfeasibleReason(
+            rule="eligibility", tasks=[t.id], counts=dict(el.first_rule),
+            message=f"0/{problem.n_nodes} nodes can run {t.id} (level {lv.name}): "
+                    f"{rejection_counts_text(el.first_rule, lv)}")
+    best = problem.best_replica_set(i, nodes) if len(nodes) else []
+    need = problem.required[i] - len(stay)
+    if len(best) < need:
+        return InfeasibleReason(
+            rule="spread", tasks=[t.id], counts={"spread": len(best)},
+            message=f"{t.id} needs {need} replicas on distinct {lv.spread_key}s but its "
+                    f"{len(el.nodes)} eligible nodes have only {len(best)} distinct {lv.spread_key} value(s)")
+    if lv.min_success is not None:
+        reach = problem.success(i, [*stay, *best])
+        if not meets(reach, lv.min_success):
+            return InfeasibleReason(
+                rule="min_success", tasks=[t.id], counts={"min_success": len(best)},
+                message=f"{t.id} needs success >= {lv.min_success:g} (level {lv.name}) but replicas on "
+                        f"every distinct {lv.spread_key} of its eligible nodes reach only {reach:.6g}")
+    return None

@@ -1,0 +1,107 @@
+"""The network, vectorised: bandwidth and transfer times between nodes by index.
+
+The same rule as `scheduler.domain.network.Network` (the reference reading): the
+node-pair `links` entry, else the region-pair entry, else the smaller of the two
+nodes' `bandwidth_gbps`; moving data to the same node is free. Region pairs are a
+dense table (few regions), node pairs a dict.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..domain import Network
+from .nodes import NodeTable
+
+
+class LinkTable:
+    """Bandwidth (Gbit/s) and transfer times (s) between nodes by index.
+
+    Examples
+    --------
+    >>> from scheduler.domain import NodePool, Network
+    >>> pool = NodePool(nodes=[{"id": "a", "region": "eu", "bandwidth_gbps": 10}, {"id": "b", "region": "us"}],
+    ...                 links=[{"regions": ["eu", "us"], "bandwidth_gbps": 0.5}])
+    >>> links = LinkTable(Network(pool), NodeTable(pool))
+    >>> links.transfer(0, 1, 1.0), links.transfer(0, 0, 1.0)
+    (16.0, 0.0)
+    """
+
+    def __init__(self, network: Network, nodes: NodeTable) -> None:
+        self.network = network
+        self.bandwidth = nodes.bandwidth
+        self.region_code = nodes.category.region.codes
+        regions = nodes.category.region.table
+        self.region_bw = np.full((len(regions), len(regions)), np.nan)
+        for pair, bw in network.region_links.items():
+            names = list(pair) if len(pair) == 2 else [next(iter(pair))] * 2
+            if all(r in regions for r in names):
+                a, b = (regions[r] for r in names)
+                self.region_bw[a, b] = self.region_bw[b, a] = bw
+        self.node_link_bw: dict[int, dict[int, float]] = {}
+        for pair, bw in network.node_links.items():
+            a, b = (nodes.index[x] for x in pair)
+            self.node_link_bw.setdefault(a, {})[b] = bw
+            self.node_link_bw.setdefault(b, {})[a] = bw
+        self.has_region_links = bool(np.isfinite(self.region_bw).any())
+
+    def bandwidth_between(self, a: int, b: int) -> float:
+        """Gbit/s between nodes `a` and `b` (a != b)."""
+        links = self.node_link_bw.get(a)
+        if links is not None and b in links:
+            return links[b]
+        if self.has_region_links:
+            rb = self.region_bw[self.region_code[a], self.region_code[b]]
+            if not math.isnan(rb):
+                return float(rb)
+        return float(min(self.bandwidth[a], self.bandwidth[b]))
+
+    def transfer(self, a: int, b: int, data_gb: float) -> float:
+        """Seconds to move `data_gb` from node `a` to node `b`."""
+        if a == b or data_gb <= 0:
+            return 0.0
+        return data_gb * 8.0 / self.bandwidth_between(a, b)
+
+    def transfers_from(self, a: int, data_gb: float, targets: np.ndarray) -> np.ndarray:
+        """Seconds to move `data_gb` from node `a` to each node in `targets`."""
+        if data_gb <= 0:
+            return np.zeros(len(targets))
+        bw = np.minimum(self.bandwidth[a], self.bandwidth[targets])
+        if self.has_region_links:
+            rb = self.region_bw[self.region_code[a], self.region_code[targets]]
+            bw = np.where(np.isnan(rb), bw, rb)
+        links = self.node_link_bw.get(a)
+        if links:
+            pos = {int(n): k for k, n in enumerate(targets)}
+            for b, v in links.items():
+                k = pos.get(b)
+                if k is not None:
+                    bw[k] = v
+        out = data_gb * 8.0 / bw
+        out[targets == a] = 0.0
+        return out
+
+    def peer_bandwidth(self) -> np.ndarray:
+        """Per node, the most Gbit/s it can have to any other node (an upper bound: links included)."""
+        bw = self.bandwidth
+        if len(bw) < 2:
+            return bw.copy()
+        top = int(np.argmax(bw))
+        others_best = np.full(len(bw), bw[top])
+        others_best[top] = np.max(np.delete(bw, top))
+        out = np.minimum(bw, others_best)
+        if self.has_region_links:
+            row = np.nanmax(np.where(np.isnan(self.region_bw), -np.inf, self.region_bw), axis=1)
+            out = np.maximum(out, row[self.region_code])
+        for a, links in self.node_link_bw.items():
+            out[a] = max(out[a], max(links.values()))
+        return out
+
+    def distinct_bandwidths(self) -> set[float]:
+        """Every bandwidth a transfer can use (nodes' links and overrides)."""
+        out = set(self.bandwidth.tolist())
+        out.update(self.network.region_links.values())
+        out.update(self.network.node_links.values())
+        return out
