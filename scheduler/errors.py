@@ -3,6 +3,9 @@
 - `InputError`: a file's content is wrong (exit code 1). Carries the file and the
   path to the field, so the message reads ``workload.yaml: tasks[2].gpus: ...``.
 - `PolicyError`: a policy is self-contradictory (an `InputError` about the policy).
+- `ArgumentError`: an argument names something the inputs lack (a node to drop, a task
+  marked done), or is out of range: a mistake on the command line (exit code 2), which
+  names the argument.
 - `Infeasible`: no plan can satisfy the rules (exit code 4); carries the reasons.
 """
 
@@ -33,6 +36,20 @@ class InputError(SchedulerError):
     def line(self) -> str:
         parts = [p for p in (self.file, self.field) if p]
         return ": ".join([*parts, self.message])
+
+
+class ArgumentError(SchedulerError, ValueError):
+    """An argument (not a file) is wrong: it names an unknown node, task or level, or is out of range.
+
+    Attributes:
+        argument: the argument's name in the library (``failed_nodes``, ``drop_nodes``...).
+        message: what is wrong, one line.
+    """
+
+    def __init__(self, message: str, *, argument: str = "") -> None:
+        self.argument = argument
+        self.message = " ".join(str(message).split())
+        super().__init__(self.message)
 
 
 class PolicyError(InputError):

@@ -84,6 +84,6 @@ def test_never_above_the_cost_of_a_plan_that_meets_the_deadline(inst, stretch: f
     assert bound <= fast.cost_usd + 1e-9
     cheap = plan(wl, pool, pol, objective=Objective.COST, deadline_s=deadline, time_limit_s=1.0)
     if cheap.has_plan:
-        assert verify_plan(cheap, wl, pool, pol, deadline_s=deadline).ok
+        assert verify_plan(wl, pool, pol, cheap, deadline_s=deadline).ok
         assert bound <= cheap.cost_usd + 1e-9
         assert cheap.cost_lower_bound_usd <= cheap.cost_usd + 1e-9

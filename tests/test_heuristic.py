@@ -37,7 +37,7 @@ def test_heuristic_plans_are_valid(tiny_workload_doc, tiny_pool_doc, tiny_policy
     for objective in Objective:
         s = heuristic_schedule(p, HeuristicSettings(objective=objective))
         plan = to_plan(p, s, status=PlanStatus.FEASIBLE, objective=objective, lower_bound_s=None, solve_time_s=0)
-        assert verify_plan(plan, wl, pool, pol).ok
+        assert verify_plan(wl, pool, pol, plan).ok
 
 
 def test_min_success_adds_replicas(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:

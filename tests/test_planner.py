@@ -24,7 +24,7 @@ def test_heft_example_proven_optimum() -> None:
     assert p.status == PlanStatus.OPTIMAL
     assert p.makespan_s == pytest.approx(73.0) and p.lower_bound_s == pytest.approx(73.0)
     assert p.heuristic_makespan_s == pytest.approx(80.0)
-    assert verify_plan(p, wl, pool).ok
+    assert verify_plan(wl, pool, None, p).ok
 
 
 @pytest.mark.parametrize("index, processors", [(0, 2), (1, 4), (5, 8)])
@@ -46,7 +46,7 @@ def test_plan_is_valid_and_reports_truthfully(tiny_workload_doc, tiny_pool_doc, 
     wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
     for objective in Objective:
         p = plan(wl, pool, pol, objective=objective, time_limit_s=3)
-        report = verify_plan(p, wl, pool, pol)
+        report = verify_plan(wl, pool, pol, p)
         assert report.ok, report.violations
         assert p.lower_bound_s <= p.makespan_s + 1e-6
         assert p.cost_lower_bound_usd <= p.cost_usd + 1e-9
@@ -88,7 +88,7 @@ def test_cost_with_deadline(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -
     cheap = plan(wl, pool, pol, objective="cost", deadline_s=fast.makespan_s * 1.5, time_limit_s=3)
     assert cheap.has_plan and cheap.makespan_s <= fast.makespan_s * 1.5 + 1e-6
     assert cheap.cost_usd <= fast.cost_usd + 1e-9
-    assert verify_plan(cheap, wl, pool, pol).ok
+    assert verify_plan(wl, pool, pol, cheap).ok
 
 
 def test_success_target(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
@@ -98,7 +98,7 @@ def test_success_target(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> No
     target = (base.success_probability + 0.9995) / 2
     p = plan(wl, pool, pol, success_target=target, time_limit_s=5)
     assert p.has_plan and p.success_probability >= target
-    assert verify_plan(p, wl, pool, pol).ok
+    assert verify_plan(wl, pool, pol, p).ok
     p = plan(wl, pool, pol, success_target=0.999999, time_limit_s=2)
     assert p.status == PlanStatus.INFEASIBLE and p.unplaceable[0].rule == "success_target"
 
@@ -106,7 +106,7 @@ def test_success_target(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> No
 def test_tiny_time_limit_still_gives_a_valid_plan(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc) -> None:
     wl, pool, pol = docs(tiny_workload_doc, tiny_pool_doc, tiny_policy_doc)
     p = plan(wl, pool, pol, time_limit_s=0.05)
-    assert p.has_plan and verify_plan(p, wl, pool, pol).ok
+    assert p.has_plan and verify_plan(wl, pool, pol, p).ok
 
 
 def test_faster_region_link_is_used() -> None:
@@ -120,7 +120,7 @@ def test_faster_region_link_is_used() -> None:
     p = plan(wl, pool, time_limit_s=5)
     # a and b run in parallel; c waits for one transfer of 100 GB at 100 Gb/s = 8 s
     assert p.makespan_s == pytest.approx(28.0) and p.status == PlanStatus.OPTIMAL
-    assert verify_plan(p, wl, pool).ok
+    assert verify_plan(wl, pool, None, p).ok
 
 
 def test_slower_node_link_is_respected() -> None:
@@ -132,7 +132,7 @@ def test_slower_node_link_is_respected() -> None:
         {"id": "c", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": 1}, {"task": "b", "data_gb": 1}]}]})
     p = plan(wl, pool, time_limit_s=5)
     assert p.makespan_s == pytest.approx(30.0)  # moving 1 GB takes 10 s: as fast to run a, b in a row
-    assert verify_plan(p, wl, pool).ok
+    assert verify_plan(wl, pool, None, p).ok
 
 
 # --- properties on random instances -------------------------------------------------
@@ -147,7 +147,7 @@ def test_random_instances(inst, windows: bool) -> None:
     if not p.has_plan:
         assert p.status == PlanStatus.INFEASIBLE and p.unplaceable
         return
-    report = verify_plan(p, wl, pool, pol)
+    report = verify_plan(wl, pool, pol, p)
     assert report.ok, report.violations
     assert p.makespan_s >= p.lower_bound_s - 1e-6
     raw = compute_bounds(Problem(wl, pool, pol))  # before the planner caps the bound at the plan
@@ -175,7 +175,7 @@ def test_cost_mode_with_a_deadline(inst, stretch: float, target: float | None, e
         assert p.status in (PlanStatus.INFEASIBLE, PlanStatus.UNKNOWN) and p.unplaceable
         assert stretch < 1 or target is not None  # the makespan-first plan itself meets the deadline
         return
-    report = verify_plan(p, wl, pool, pol, deadline_s=deadline)
+    report = verify_plan(wl, pool, pol, p, deadline_s=deadline)
     assert report.ok, report.violations
     assert p.makespan_s <= deadline + 1e-6
     assert p.cost_lower_bound_usd is not None and p.cost_usd >= p.cost_lower_bound_usd - 1e-9
@@ -207,7 +207,7 @@ def test_cost_mode_meets_the_deadline_of_the_makespan_first_plan() -> None:
     assert fast.makespan_s == pytest.approx(20)
     p = plan(wl, pool, pol, objective="cost", deadline_s=fast.makespan_s, time_limit_s=1, engine="heuristic")
     assert p.has_plan and p.makespan_s <= 20 + 1e-6
-    assert verify_plan(p, wl, pool, pol, deadline_s=20).ok
+    assert verify_plan(wl, pool, pol, p, deadline_s=20).ok
 
 
 def test_windows_improve_a_trace_and_stay_valid() -> None:
@@ -222,7 +222,7 @@ def test_windows_improve_a_trace_and_stay_valid() -> None:
     for objective in Objective:
         p = plan(wl, pool, pol, options=PlanOptions(objective=objective, time_limit_s=5, lns_above_literals=0))
         assert any("windows" in m for m in p.messages or [])
-        report = verify_plan(p, wl, pool, pol)
+        report = verify_plan(wl, pool, pol, p)
         assert report.ok, report.violations
         if objective == Objective.MAKESPAN:
             assert p.makespan_s < p.heuristic_makespan_s - 0.1  # 48.4 s -> 47.9 s when measured

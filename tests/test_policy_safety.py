@@ -30,7 +30,7 @@ def test_no_path_breaks_a_rule(inst, limit: float, engine: str) -> None:
     wl, pool, pol, objective = inst
     p = plan(wl, pool, pol, objective=objective, time_limit_s=limit, engine=engine)
     if p.has_plan:
-        report = verify_plan(p, wl, pool, pol)
+        report = verify_plan(wl, pool, pol, p)
         assert report.ok, (engine, limit, report.violations)
         # and after losing a node mid-way
         used = sorted({a.node for a in p.assignments})
@@ -39,7 +39,7 @@ def test_no_path_breaks_a_rule(inst, limit: float, engine: str) -> None:
         r = replan(wl, pool, pol, p, now_s=now, done=done, failed_nodes={used[0]},
                    options=PlanOptions(time_limit_s=limit, engine=engine))
         if r.has_plan:
-            assert verify_plan(r, wl, pool, pol, failed_nodes=[used[0]], now_s=now).ok
+            assert verify_plan(wl, pool, pol, r, failed_nodes=[used[0]], now_s=now).ok
     else:
         assert not p.assignments
 

@@ -62,7 +62,7 @@ def test_plan_run_fail_and_replan() -> None:
             assert first[d.task] < first[t.id]
     assert lost not in {n for tid, n in order}  # the lost node never ran a step
     assert run.replanned_at_s[0] >= min(a.start_s for a in plan.assignments if a.node == lost)
-    report = verify_plan(run.plan, WL, NODES, POLICY, failed_nodes=[lost], now_s=run.replanned_at_s[0])
+    report = verify_plan(WL, NODES, POLICY, run.plan, failed_nodes=[lost], now_s=run.replanned_at_s[0])
     assert report.ok, report.violations
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(

@@ -36,7 +36,7 @@ def test_replan_after_dropping_busiest_node(base) -> None:
     new = replan(wl, pool, pol, old, now_s=now, done=done, failed_nodes={node},
                  options=PlanOptions(time_limit_s=3))
     assert new.has_plan, new.messages
-    report = verify_plan(new, wl, pool, pol, failed_nodes=[node], now_s=now)
+    report = verify_plan(wl, pool, pol, new, failed_nodes=[node], now_s=now)
     assert report.ok, report.violations
     after = new.by_task()
     for t in done:  # finished work is kept exactly
@@ -93,10 +93,10 @@ def test_finished_replica_on_failed_node_stays() -> None:
                             Assignment(task="p", replica=1, node="b", start_s=0, end_s=40),
                             Assignment(task="k", replica=0, node="a", start_s=10, end_s=110)])
     new = replan(wl, pool, None, old, now_s=50, failed_nodes={"b"}, options=PlanOptions(time_limit_s=1))
-    assert verify_plan(new, wl, pool, None, failed_nodes=["b"], now_s=50).ok
+    assert verify_plan(wl, pool, None, new, failed_nodes=["b"], now_s=50).ok
     assert ("k", "a", 10.0) in {(a.task, a.node, a.start_s) for a in new.assignments}  # kept running
     lost = replan(wl, pool, None, old, now_s=20, failed_nodes={"a"}, options=PlanOptions(time_limit_s=1))
-    assert verify_plan(lost, wl, pool, None, failed_nodes=["a"], now_s=20).ok
+    assert verify_plan(wl, pool, None, lost, failed_nodes=["a"], now_s=20).ok
     assert all(a.node != "a" for a in lost.assignments if a.task == "k")  # k was running on a: placed again
 
 
@@ -136,7 +136,7 @@ def test_a_done_tasks_replica_still_to_start_on_a_failed_node_is_placed_again() 
     new = replan(wl, pool, None, old, now_s=10, done={"t3"}, failed_nodes={"n0"},
                  options=PlanOptions(time_limit_s=1))
     assert new.has_plan
-    report = verify_plan(new, wl, pool, None, failed_nodes=["n0"], now_s=10)
+    report = verify_plan(wl, pool, None, new, failed_nodes=["n0"], now_s=10)
     assert report.ok, report.violations
     assert sorted(a.node for a in new.assignments if a.task == "t1")[0] != "n0"
     assert any("t1#1@n0" in m for m in new.messages or [])
@@ -158,7 +158,7 @@ def test_replan_keeps_a_deadline_the_old_plan_met(inst, when: float, engine: str
     assert new.has_plan, new.unplaceable
     primary = (lambda p: p.cost_usd) if objective == "cost" else (lambda p: p.makespan_s)
     assert primary(new) <= primary(old) * (1 + 1e-9) + 1e-6
-    assert verify_plan(new, wl, pool, pol, now_s=now).ok
+    assert verify_plan(wl, pool, pol, new, now_s=now).ok
     problem = Problem(wl, pool, pol)
     args = _replan_bound_args(wl, pool, pol, old, now, done)
     assert compute_bounds(problem, **args).makespan_s <= old.makespan_s * (1 + 1e-9) + 1e-6

@@ -30,16 +30,16 @@ def within(p: float, want: float) -> bool:
 def test_hand_computation() -> None:
     prob = one_task(0.9, 0.8)
     single = Plan(assignments=[Assignment(task="t", replica=0, node="n0", start_s=0, end_s=100)])
-    assert within(simulate(single, prob, runs=RUNS, seed=1, max_retries=0).completion_probability, 0.9)
+    assert within(simulate(prob, single, runs=RUNS, seed=1, max_retries=0).completion_probability, 0.9)
     # a retry on the other node: 0.9 + 0.1 * 0.8
-    assert within(simulate(single, prob, runs=RUNS, seed=2, max_retries=1).completion_probability, 0.98)
+    assert within(simulate(prob, single, runs=RUNS, seed=2, max_retries=1).completion_probability, 0.98)
     both = Plan(assignments=[Assignment(task="t", replica=0, node="n0", start_s=0, end_s=100),
                              Assignment(task="t", replica=1, node="n1", start_s=0, end_s=100)])
     # two replicas, no retry: 1 - 0.1 * 0.2
-    r = simulate(both, prob, runs=RUNS, seed=3, max_retries=0)
+    r = simulate(prob, both, runs=RUNS, seed=3, max_retries=0)
     assert within(r.completion_probability, 0.98)
     # an outage at t=50 kills n0's replica: only n1's can succeed
-    r = simulate(both, prob, runs=RUNS, seed=4, max_retries=0, outages={"n0": 50.0})
+    r = simulate(prob, both, runs=RUNS, seed=4, max_retries=0, outages={"n0": 50.0})
     assert within(r.completion_probability, 0.8)
 
 
@@ -50,9 +50,8 @@ def test_replicas_raise_completion_on_shared_case() -> None:
     plain_wl = Workload.model_validate({**wl.model_dump(), "tasks": [
         {**t.model_dump(exclude={"sensitivity"})} for t in wl.tasks]})
     without = plan(plain_wl, pool, load_policy(POLICIES / "permissive.yaml"), time_limit_s=2)
-    p1 = simulate(with_replicas, Problem(wl, pool, load_policy(POLICY)), runs=2000, seed=1, max_retries=0)
-    p0 = simulate(without, Problem(plain_wl, pool, load_policy(POLICIES / "permissive.yaml")), runs=2000, seed=1,
-                  max_retries=0)
+    p1 = simulate(Problem(wl, pool, load_policy(POLICY)), with_replicas, runs=2000, seed=1, max_retries=0)
+    p0 = simulate(Problem(plain_wl, pool, load_policy(POLICIES / "permissive.yaml")), without, runs=2000, seed=1, max_retries=0)
     assert p1.completion_probability > p0.completion_probability
     # with no retries, completion is the plan's success probability
     assert abs(p1.completion_probability - with_replicas.success_probability) < 0.03

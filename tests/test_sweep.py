@@ -31,10 +31,10 @@ def test_three_changes_on_every_shared_case(case: str) -> None:
     task = next(t.id for t in wl.tasks if t.depends_on)
     for sc in (Scenario(drop_nodes=[busiest]), Scenario(bandwidth_scale=0.5),
                Scenario(set_level={task: "restricted"})):
-        r = whatif(wl, pool, pol, sc, opts, base=base)
+        r = whatif(wl, pool, pol, sc, options=opts, base=base)
         w2, p2, pol2 = apply_scenario(wl, pool, pol, sc)
         if r.changed.has_plan:
-            assert verify_plan(r.changed, w2, p2, pol2).ok
+            assert verify_plan(w2, p2, pol2, r.changed).ok
             assert not sc.drop_nodes or busiest not in {a.node for a in r.changed.assignments}
         else:
             assert r.unplaceable and all(u["message"] for u in r.unplaceable)

@@ -27,7 +27,7 @@ def inst(tiny_workload_doc: dict, tiny_pool_doc: dict, tiny_policy_doc: dict):
 
 def rules_of(plan: Plan, inst, **kw) -> set[str]:
     wl, pool, pol, _ = inst
-    return {v.rule for v in verify_plan(plan, wl, pool, pol, **kw).violations}
+    return {v.rule for v in verify_plan(wl, pool, pol, plan, **kw).violations}
 
 
 def rows(plan: Plan, task: str) -> list[Assignment]:
@@ -36,7 +36,7 @@ def rows(plan: Plan, task: str) -> list[Assignment]:
 
 def test_valid_plan_passes(inst) -> None:
     wl, pool, pol, plan = inst
-    report = verify_plan(plan, wl, pool, pol)
+    report = verify_plan(wl, pool, pol, plan)
     assert report.ok, report.violations
     assert report.makespan_s == pytest.approx(plan.makespan_s)
     assert report.cost_usd == pytest.approx(plan.cost_usd)
@@ -87,7 +87,7 @@ def test_min_success(inst, tiny_pool_doc: dict) -> None:
     wl, pool, pol, plan = inst
     weak = NodePool.model_validate({**tiny_pool_doc, "nodes": [
         {**n, "reputation": 0.95} if n["id"] in ("n0", "n1") else n for n in tiny_pool_doc["nodes"]]})
-    got = {v.rule for v in verify_plan(plan, wl, weak, pol).violations}
+    got = {v.rule for v in verify_plan(wl, weak, pol, plan).violations}
     assert "min_success" in got  # 1 - 0.05 * 0.05 = 0.9975 < 0.999
 
 
@@ -103,7 +103,7 @@ def test_reputation_and_attestation(inst, tiny_pool_doc: dict) -> None:
     wl, pool, pol, plan = inst
     shaky = NodePool.model_validate({**tiny_pool_doc, "nodes": [
         {**n, "attested": False, "reputation": 0.5} for n in tiny_pool_doc["nodes"]]})
-    got = {v.rule for v in verify_plan(plan, wl, shaky, pol).violations}
+    got = {v.rule for v in verify_plan(wl, shaky, pol, plan).violations}
     assert {"eligibility:attested", "eligibility:reputation"} <= got
 
 
@@ -111,7 +111,7 @@ def test_gpu_rules(inst, tiny_pool_doc: dict) -> None:
     wl, pool, pol, plan = inst
     small = NodePool.model_validate({**tiny_pool_doc, "nodes": [
         {**n, "gpus": 1, "gpu_memory_gb": 0} for n in tiny_pool_doc["nodes"]]})
-    got = {v.rule for v in verify_plan(plan, wl, small, pol).violations}
+    got = {v.rule for v in verify_plan(wl, small, pol, plan).violations}
     assert {"eligibility:gpus", "eligibility:gpu_memory"} <= got
 
 
@@ -175,5 +175,5 @@ def test_deadline_and_failed_nodes(inst) -> None:
 def test_empty_plan_lists_every_task(inst) -> None:
     wl = inst[0]
     p = Plan(status=PlanStatus.INFEASIBLE, assignments=[])
-    report = verify_plan(p, *inst[:3])
+    report = verify_plan(*inst[:3], p)
     assert {v.task for v in report.violations if v.rule == "replicas"} == {t.id for t in wl.tasks}

@@ -60,7 +60,7 @@ def plan_placement(
 def verify_placement(plan: Plan, workload: Workload | Source, nodes: NodePool | Source,
                      policy: Policy | Source | None = None, **kwargs: Any) -> VerifyReport:
     """Audit a plan against every rule of the contract (see `scheduler.verify_plan`)."""
-    return verify_plan(plan, as_workload(workload), as_nodes(nodes), as_policy(policy), **kwargs)
+    return verify_plan(as_workload(workload), as_nodes(nodes), as_policy(policy), plan, **kwargs)
 
 
 @task(name="whatif-placement")
@@ -69,10 +69,7 @@ def whatif_placement(workload: Workload | Source, nodes: NodePool | Source, poli
                      artifact_key: str = "whatif") -> WhatIfResult:
     """Plan before and after `scenario`; publishes the changed plan as artifacts."""
     wl, pool, pol = as_workload(workload), as_nodes(nodes), as_policy(policy)
-    result = whatif(wl, pool, pol, scenario, PlanOptions(time_limit_s=time_limit_s), base=base)
-    from scheduler.analysis.whatif import apply_scenario
-
-    w2, p2, pol2 = apply_scenario(wl, pool, pol, scenario)
-    publish_plan(result.changed, Problem(w2, p2, pol2), key=artifact_key,
+    result = whatif(wl, pool, pol, scenario, options=PlanOptions(time_limit_s=time_limit_s), base=base)
+    publish_plan(result.changed, result.changed_problem, key=artifact_key,
                  title=f"What if: {scenario.describe()}")
     return result

@@ -2,9 +2,11 @@
 and every node's verdict with the rules that turned it away.
 
 Example:
-    >>> e = explain_task(problem, "ingest")        # doctest: +SKIP
-    >>> e.summary                                  # doctest: +SKIP
-    '0/60 nodes can run ingest: 41 lack a TEE, 12 outside allowed countries, 7 below reputation 0.95'
+    >>> from scheduler import load_nodes, load_policy, load_workload, Problem
+    >>> problem = Problem(load_workload("examples/llm-finetune.yaml"), load_nodes("examples/pool-60.yaml"),
+    ...                   load_policy("policies/default.yaml"))
+    >>> explain_task(problem, "ingest").summary
+    '3/60 nodes can run ingest: 44 lack a TEE, 2 are not attested, 1 below reputation 0.95, 10 outside allowed countries'
 """
 
 from __future__ import annotations

@@ -14,8 +14,15 @@ A done task's outputs are taken to be available where its replicas ran (as if
 uploaded when it finished), also when that node has failed since.
 
 Example:
-    >>> new = replan(workload, pool, policy, old_plan, now_s=3600, done={"ingest"},
-    ...              failed_nodes={"ionet-eu-00017"})          # doctest: +SKIP
+    >>> from scheduler import NodePool, Workload, plan
+    >>> wl = Workload(tasks=[{"id": "a", "duration_s": 60}, {"id": "b", "duration_s": 60, "depends_on": ["a"]}])
+    >>> pool = NodePool(nodes=[{"id": "n1", "gpus": 1, "speed": 2}, {"id": "n2", "gpus": 1}])
+    >>> old = plan(wl, pool, time_limit_s=1)
+    >>> [(a.task, a.node) for a in old.assignments]
+    [('a', 'n1'), ('b', 'n1')]
+    >>> new = replan(wl, pool, None, old, now_s=30, done={"a"}, failed_nodes={"n1"})
+    >>> [(a.task, a.node, a.start_s) for a in new.assignments]
+    [('a', 'n1', 0.0), ('b', 'n2', 30.0)]
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from ..errors import ArgumentError
 from ..domain import Assignment, NodePool, Plan, Policy, Workload
 from ..engine.planner import PlanOptions, plan_problem
 from ..problem import Problem
@@ -71,24 +79,29 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
            options: PlanOptions | None = None) -> Plan:
     """A new plan for the unfinished work (see the module docstring).
 
-    Raises:
-        InputError: the inputs do not fit together.
-        ValueError: a done task or failed node is unknown, or `now_s` is negative.
+    Raises
+    ------
+    InputError
+        The inputs do not fit together.
+    ArgumentError
+        A done task or failed node is unknown, a done task has no replica in the plan, or
+        `now_s` is negative.
     """
     done = set(done or ())
     failed = set(failed_nodes or ())
     unknown = [t for t in done if t not in workload.by_id]
     if unknown:
-        raise ValueError(f"unknown task(s) marked done: {', '.join(sorted(unknown))}")
+        raise ArgumentError(f"unknown task(s) marked done: {', '.join(sorted(unknown))}", argument="done")
     unknown = [n for n in failed if n not in pool.by_id]
     if unknown:
-        raise ValueError(f"unknown failed node(s): {', '.join(sorted(unknown))}")
+        raise ArgumentError(f"unknown failed node(s): {', '.join(sorted(unknown))}", argument="failed_nodes")
     if now_s < 0:
-        raise ValueError("now must be >= 0")
+        raise ArgumentError("now must be >= 0", argument="now_s")
     split = split_plan(workload, plan, now_s=now_s, done=done, failed_nodes=failed)
     missing = [t for t in split.done if t not in split.keep]
     if missing:
-        raise ValueError(f"task(s) marked done have no assignment in the plan: {', '.join(sorted(missing))}")
+        raise ArgumentError(f"task(s) marked done have no assignment in the plan: {', '.join(sorted(missing))}",
+                            argument="done")
     opts = dataclasses.replace(options or PlanOptions(), release_s=now_s, keep=split.keep, finished=split.done,
                                banned_nodes=failed, preferred=plan)
     result = plan_problem(Problem(workload, pool, policy), opts)

@@ -121,7 +121,7 @@ def sweep_scenarios(spec: str, pool: NodePool) -> list[Scenario]:
 
 def _run_one(args: tuple[Workload, NodePool, Policy | None, Scenario, PlanOptions, Plan]) -> tuple[WhatIfResult, int]:
     workload, pool, policy, scenario, options, base = args
-    return whatif(workload, pool, policy, scenario, options, base=base), os.getpid()
+    return whatif(workload, pool, policy, scenario, options=options, base=base), os.getpid()
 
 
 def run_scenarios(workload: Workload, pool: NodePool, policy: Policy | None, scenarios: list[Scenario],

@@ -6,9 +6,14 @@ assignments and re-derives everything from the model, the policy rules
 itself here.
 
 Example:
-    >>> report = verify_plan(plan, workload, pool, policy)   # doctest: +SKIP
-    >>> report.ok, [v.rule for v in report.violations]       # doctest: +SKIP
-    (False, ['precedence'])
+    >>> from scheduler.domain import NodePool, Plan, Workload
+    >>> wl = Workload(tasks=[{"id": "a", "duration_s": 60}, {"id": "b", "duration_s": 60, "depends_on": ["a"]}])
+    >>> pool = NodePool(nodes=[{"id": "n", "gpus": 1}])
+    >>> p = Plan(assignments=[{"task": "a", "node": "n", "start_s": 0, "end_s": 60},
+    ...                       {"task": "b", "node": "n", "start_s": 30, "end_s": 90}])
+    >>> report = verify_plan(wl, pool, None, p)
+    >>> report.ok, sorted({v.rule for v in report.violations})
+    (False, ['capacity', 'precedence'])
 """
 
 from __future__ import annotations
@@ -78,10 +83,10 @@ def _slack(x: float) -> float:
 
 
 def verify_plan(
-    plan: Plan,
     workload: Workload,
     pool: NodePool,
-    policy: Policy | None = None,
+    policy: Policy | None,
+    plan: Plan,
     *,
     deadline_s: float | None = None,
     failed_nodes: list[str] | None = None,

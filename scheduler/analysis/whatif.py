@@ -6,8 +6,12 @@ case is planned warm-started from the base plan and prefers the base plan's node
 at equal quality, so the diff shows what really must move.
 
 Example:
-    >>> result = whatif(workload, pool, policy, Scenario(drop_nodes=["n3"]))   # doctest: +SKIP
-    >>> [(m.task, m.from_node, m.to_node) for m in result.moved]                # doctest: +SKIP
+    >>> from scheduler import NodePool, PlanOptions, Workload
+    >>> wl = Workload(tasks=[{"id": "a", "duration_s": 60}])
+    >>> pool = NodePool(nodes=[{"id": "fast", "gpus": 1, "speed": 2}, {"id": "slow", "gpus": 1}])
+    >>> result = whatif(wl, pool, None, Scenario(drop_nodes=["fast"]), options=PlanOptions(time_limit_s=1))
+    >>> [(m.task, m.from_node, m.to_node) for m in result.moved], result.changed.makespan_s
+    ([('a', 'fast', 'slow')], 60.0)
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
+from ..domain.fields import suggest
+from ..errors import ArgumentError
 from .metrics import PlanMetrics, plan_metrics
 from ..domain import Link, Node, NodePool, Objective, Plan, Policy, Workload, permissive_policy
 from ..engine.planner import PlanOptions, plan_problem
@@ -93,6 +98,8 @@ class WhatIfResult:
     moved: list[Move]
     appeared: list[str]  # tasks placed in the changed plan but not in the base
     unplaceable: list[dict[str, Any]]  # tasks the changed case cannot place, with the reason
+    base_problem: Problem | None = field(default=None, repr=False, compare=False)
+    changed_problem: Problem | None = field(default=None, repr=False, compare=False)  # the inputs after the change
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,28 +115,48 @@ class WhatIfResult:
 
 def apply_scenario(workload: Workload, pool: NodePool, policy: Policy | None,
                    scenario: Scenario) -> tuple[Workload, NodePool, Policy | None]:
-    """Copies of the inputs with the scenario applied.
+    """Copies of the inputs with the scenario applied (the originals are left as they are).
 
-    Raises:
-        InputError: a named node, network, operator or task does not exist, or the
-            change leaves the pool empty.
+    Raises
+    ------
+    ArgumentError
+        A named node, network, operator, region, task or level does not exist, or the change
+        leaves the pool empty (the error names the scenario's field).
     """
+    _check_names(workload, pool, scenario)
+    nodes = _changed_nodes(pool, scenario)
+    if not nodes:
+        raise ArgumentError("the scenario removes every node", argument="drop_nodes")
+    links = _changed_links(pool, nodes, scenario)
+    new_pool = NodePool.model_validate({"nodes": [n.model_dump() for n in nodes],
+                                        "links": [link.model_dump(exclude_none=True) for link in links]})
+    new_pool._source = pool.source
+    new_policy = scenario.policy if scenario.policy is not None else policy
+    return _changed_workload(workload, new_policy, scenario), new_pool, new_policy
+
+
+def _check_names(workload: Workload, pool: NodePool, scenario: Scenario) -> None:
     ids = {n.id for n in pool.nodes}
-    for nid in [*scenario.drop_nodes, *scenario.reputation]:
-        if nid not in ids:
-            raise InputError(f"unknown node {nid!r}", file=pool.source, field="nodes")
+    for argument, names in (("drop_nodes", scenario.drop_nodes), ("reputation", scenario.reputation)):
+        for nid in names:
+            if nid not in ids:
+                raise ArgumentError(f"unknown node {nid!r}{suggest(nid, ids)}", argument=argument)
     networks = {n.network for n in pool.nodes}
-    for net in [*scenario.drop_networks, *scenario.price_scale]:
-        if net not in networks:
-            raise InputError(f"unknown network {net!r}; the pool has {', '.join(sorted(networks))}",
-                             file=pool.source, field="nodes")
+    for argument, names in (("drop_networks", scenario.drop_networks), ("price_scale", scenario.price_scale)):
+        for net in names:
+            if net not in networks:
+                raise ArgumentError(f"unknown network {net!r}; the pool has {', '.join(sorted(networks))}",
+                                    argument=argument)
     operators = {n.operator_id for n in pool.nodes}
     for op in scenario.drop_operators:
         if op not in operators:
-            raise InputError(f"unknown operator {op!r}", file=pool.source, field="nodes")
+            raise ArgumentError(f"unknown operator {op!r}{suggest(op, operators)}", argument="drop_operators")
     for tid in scenario.set_level:
         if tid not in workload.by_id:
-            raise InputError(f"unknown task {tid!r}", file=workload.source, field="tasks")
+            raise ArgumentError(f"unknown task {tid!r}{suggest(tid, set(workload.by_id))}", argument="set_level")
+
+
+def _changed_nodes(pool: NodePool, scenario: Scenario) -> list[Node]:
     drop = set(scenario.drop_nodes)
     nodes: list[Node] = []
     for n in pool.nodes:
@@ -143,8 +170,10 @@ def apply_scenario(workload: Workload, pool: NodePool, policy: Policy | None,
         if n.id in scenario.reputation:
             changes["reputation"] = scenario.reputation[n.id]
         nodes.append(n.model_copy(update=changes) if changes else n)
-    if not nodes:
-        raise InputError("the scenario removes every node", file=pool.source, field="nodes")
+    return nodes
+
+
+def _changed_links(pool: NodePool, nodes: list[Node], scenario: Scenario) -> list[Link]:
     kept_ids = {n.id for n in nodes}
     links = []
     for link in pool.links:
@@ -156,32 +185,31 @@ def apply_scenario(workload: Workload, pool: NodePool, policy: Policy | None,
         if existing is not None:
             links[existing] = links[existing].model_copy(
                 update={"bandwidth_gbps": links[existing].bandwidth_gbps * factor})
-        else:
-            bws = [n.bandwidth_gbps for n in nodes if n.region in (ra, rb)]
-            if not bws:
-                raise InputError(f"no node in region {ra} or {rb}", file=pool.source, field="nodes")
-            # the default between the regions is the smaller node link; the override scales a typical one
-            links.append(Link(regions=[ra, rb],
-                              bandwidth_gbps=sorted(bws)[len(bws) // 2] * scenario.bandwidth_scale * factor))
-    new_pool = NodePool.model_validate({"nodes": [n.model_dump() for n in nodes],
-                                        "links": [link.model_dump(exclude_none=True) for link in links]})
-    new_pool._source = pool.source
-    new_workload = workload
-    if scenario.set_level:
-        data = workload.model_dump(exclude_none=True)
-        for t in data["tasks"]:
-            if t["id"] in scenario.set_level:
-                t["sensitivity"] = scenario.set_level[t["id"]]
-        new_workload = Workload.model_validate(data)
-        new_workload._source = workload.source
-    new_policy = scenario.policy if scenario.policy is not None else policy
-    if scenario.set_level:
-        known = (new_policy or permissive_policy()).rank
-        for tid, lv in scenario.set_level.items():
-            if lv not in known:
-                raise InputError(f"unknown level {lv!r} for task {tid}; levels: {', '.join(known)}",
-                                 file=(new_policy.source if new_policy else ""), field="levels")
-    return new_workload, new_pool, new_policy
+            continue
+        bws = [n.bandwidth_gbps for n in nodes if n.region in (ra, rb)]
+        if not bws:
+            raise ArgumentError(f"no node in region {ra} or {rb}", argument="bandwidth_scale_regions")
+        # the default between the regions is the smaller node link; the override scales a typical one
+        links.append(Link(regions=[ra, rb], bandwidth_gbps=sorted(bws)[len(bws) // 2] * scenario.bandwidth_scale
+                          * factor))
+    return links
+
+
+def _changed_workload(workload: Workload, policy: Policy | None, scenario: Scenario) -> Workload:
+    if not scenario.set_level:
+        return workload
+    known = (policy or permissive_policy()).rank
+    for tid, lv in scenario.set_level.items():
+        if lv not in known:
+            raise ArgumentError(f"unknown level {lv!r} for task {tid}; levels: {', '.join(known)}",
+                                argument="set_level")
+    data = workload.model_dump(exclude_none=True)
+    for t in data["tasks"]:
+        if t["id"] in scenario.set_level:
+            t["sensitivity"] = scenario.set_level[t["id"]]
+    new_workload = Workload.model_validate(data)
+    new_workload._source = workload.source
+    return new_workload
 
 
 def diff_plans(base: Plan, changed: Plan) -> tuple[list[Move], list[str], list[dict[str, Any]]]:
@@ -204,9 +232,18 @@ def diff_plans(base: Plan, changed: Plan) -> tuple[list[Move], list[str], list[d
     return moved, appeared, unplaceable
 
 
-def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: Scenario,
+def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: Scenario, *,
            options: PlanOptions | None = None, base: Plan | None = None) -> WhatIfResult:
-    """Plan the base case (unless given) and the changed case, and diff them."""
+    """Plan the base case (unless given) and the changed case, and diff them.
+
+    The result carries both problems (`base_problem`, `changed_problem`), so that a caller
+    draws or audits the changed case without applying the scenario again.
+
+    Raises
+    ------
+    ArgumentError
+        The scenario names something the inputs lack (see `apply_scenario`).
+    """
     options = options or PlanOptions()
     base_problem = Problem(workload, pool, policy)
     if base is None:
@@ -226,4 +263,4 @@ def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: 
     return WhatIfResult(scenario=scenario, base=base, changed=changed,
                         base_metrics=plan_metrics(base_problem, base),
                         changed_metrics=plan_metrics(changed_problem, changed), moved=moved, appeared=appeared,
-                        unplaceable=unplaceable)
+                        unplaceable=unplaceable, base_problem=base_problem, changed_problem=changed_problem)

@@ -123,7 +123,7 @@ def verify(
     """Check every rule of the contract on a plan (made by any tool). Exit 0 when all hold, 3 on violations."""
     wl, pool, pol = load_inputs(workload, nodes, policy)
     the_plan = load_plan(plan)
-    report = verify_plan(the_plan, wl, pool, pol, deadline_s=deadline, failed_nodes=failed_node or [])
+    report = verify_plan(wl, pool, pol, the_plan, deadline_s=deadline, failed_nodes=failed_node or [])
     if format == Format.json:
         emit_json(report.to_dict())
     else:
@@ -216,16 +216,15 @@ def whatif_cmd(
     progress = SolveProgress("what-if")
     options = dataclasses.replace(options, progress=progress)
     with progress:
-        result = whatif(wl, pool, pol, scenario, options)
+        result = whatif(wl, pool, pol, scenario, options=options)
     if gantt is not None:
         from ..pictures.plots import gantt as draw
-        from ..analysis.whatif import apply_scenario
 
         stem = gantt.with_suffix("")
         if result.base.has_plan:
-            draw(result.base, Problem(wl, pool, pol), Path(f"{stem}-base{gantt.suffix}"), "base")
+            draw(result.base, result.base_problem, Path(f"{stem}-base{gantt.suffix}"), "base")
         if result.changed.has_plan:
-            draw(result.changed, Problem(*apply_scenario(wl, pool, pol, scenario)), Path(f"{stem}-changed{gantt.suffix}"),
+            draw(result.changed, result.changed_problem, Path(f"{stem}-changed{gantt.suffix}"),
                  f"what if: {scenario.describe()}")
     if format == Format.json:
         emit_json(result.to_dict())
@@ -433,11 +432,8 @@ def simulate(
     plans = [(str(plan), load_plan(plan))] + [(str(p), load_plan(p)) for p in compare or []]
     results = []
     for name, the_plan in plans:
-        try:
-            r = run_sim(the_plan, problem, runs=runs, seed=seed, outages=downs, max_retries=max_retries)
-        except ValueError as e:
-            raise typer.BadParameter(f"{name}: {e}", param_hint="'--plan'") from None
-        results.append((name, r))
+        results.append((name, run_sim(problem, the_plan, runs=runs, seed=seed, outages=downs,
+                                      max_retries=max_retries)))
     if plot is not None:
         from ..pictures.plots import simulation_histogram
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from ..errors import InputError, SchedulerError
+from ..errors import ArgumentError, InputError, SchedulerError
 from ..formats.loading import load_nodes, load_policy, load_workload
 from ..domain import NodePool, Policy, Workload
 from ..problem import Problem
@@ -54,6 +54,14 @@ TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.05, help="Sec
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the solver (fixed: repeatable runs).")]
 
 
+FLAGS = {  # the library's argument names -> the flags that give them
+    "failed_nodes": "--failed-node", "done": "--done", "now_s": "--now", "drop_nodes": "--drop-node",
+    "drop_networks": "--drop-network", "drop_operators": "--drop-operator", "reputation": "--reputation",
+    "price_scale": "--price-scale", "set_level": "--set-level", "bandwidth_scale_regions": "--scenarios",
+    "outages": "--outage", "sweep": "--sweep", "task": "--task",
+}
+
+
 def handle_errors(fn: F) -> F:
     """Turn library errors into one line on standard error and the contract's exit codes."""
 
@@ -65,6 +73,9 @@ def handle_errors(fn: F) -> F:
             raise
         except InputError as e:
             fail(e.line())
+        except ArgumentError as e:
+            # a name on the command line that the files lack: a command-line error, naming the flag
+            raise typer.BadParameter(e.message, param_hint=f"'{FLAGS.get(e.argument, e.argument)}'") from None
         except SchedulerError as e:
             fail(str(e))
         except ValueError as e:

@@ -27,7 +27,7 @@ the release time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,11 +58,30 @@ def compute_bounds(
     fixed_replicas: dict[int, int] | None = None,
     running_end_s: dict[int, float] | None = None,
 ) -> Bounds:
-    """All three bounds. `allowed[i]` restricts task i's nodes (default: eligible).
+    """All the bounds of the module docstring.
 
-    `finished_end_s` maps finished tasks to the earliest end of their replicas;
-    `fixed_replicas` counts replicas that already run and need no new GPU time;
-    `running_end_s` maps unfinished tasks with such replicas to the earliest of their ends.
+    Parameters
+    ----------
+    problem : Problem
+    allowed : list of arrays, optional
+        Restricts task i's nodes (default: its eligible nodes).
+    release_s : float
+        Nothing new starts before this.
+    finished_end_s : dict
+        Finished tasks -> the earliest end of their replicas.
+    fixed_replicas : dict
+        Per task, replicas that already run and need no new GPU time.
+    running_end_s : dict
+        Unfinished tasks with such replicas -> the earliest of their ends.
+
+    Examples
+    --------
+    >>> from scheduler.domain import Workload, NodePool
+    >>> p = Problem(Workload(tasks=[{"id": "a", "duration_s": 60}, {"id": "b", "duration_s": 60}]),
+    ...             NodePool(nodes=[{"id": "n", "gpus": 1}]))
+    >>> b = compute_bounds(p)
+    >>> b.critical_path_s, b.energy_s, b.makespan_s
+    (60.0, 120.0, 120.0)
     """
     allowed = allowed if allowed is not None else [problem.eligible(i) for i in range(problem.n_tasks)]
     finished = finished_end_s or {}
@@ -75,22 +94,49 @@ def compute_bounds(
             fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
     _, finish, via = earliest_times(problem, fastest, release_s, finished, running_end_s)
     cp = float(finish.max()) if n else 0.0
-    path: list[str] = []
-    if n and np.isfinite(cp):
-        k = int(np.argmax(finish))
-        while k >= 0:
-            path.append(problem.dag.ids[k])
-            k = via[k]
-        path.reverse()
+    work = _work_left(problem, allowed, finished, kept)
+    energy, energy_tasks = _energy_bound(problem, work, release_s)
+    head = np.maximum(finish - np.where(np.isfinite(fastest), fastest, 0.0), release_s)
+    tail = tails(problem, fastest, skip=set(finished))
+    used = np.zeros(problem.n_nodes, dtype=bool)
+    for nodes in {id(allowed[i]): allowed[i] for i in work.per_gpu}.values():  # tasks share cached eligibility arrays
+        used[nodes] = True
+    speeds = np.sort(np.repeat(problem.nodes.speed[used], problem.nodes.gpus[used]))[::-1]
+    fastest_gpus, fg_tasks = 0.0, []
+    if len(speeds) and work.per_gpu and np.isfinite(cp):
+        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, work.jobs, work.first_jobs, work.per_gpu, head, tail,
+                                                     release_s, speeds)
+    return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=work.cost_usd,
+                  critical_path=_path(problem, finish, via) if n and np.isfinite(cp) else [],
+                  energy_tasks=energy_tasks, fastest_gpus_s=fastest_gpus, fastest_gpus_tasks=fg_tasks)
 
-    # energy: group by allowed node set
-    groups: dict[bytes, tuple[np.ndarray, float]] = {}
-    members: dict[bytes, list[tuple[float, int]]] = {}
-    cost = 0.0
-    works: dict[int, float] = {}  # per task with GPU work left: reference-GPU-seconds per GPU and replica
-    jobs: dict[int, int] = {}  # its GPUs x replicas still to run
-    first_jobs: dict[int, int] = {}  # its GPUs if no replica runs yet: the first to end must precede the tail
-    for i in range(n):
+
+def _path(problem: Problem, finish: np.ndarray, via: list[int]) -> list[str]:
+    """The chain of tasks behind the latest finish (the critical path), first task first."""
+    path: list[str] = []
+    k = int(np.argmax(finish))
+    while k >= 0:
+        path.append(problem.dag.ids[k])
+        k = via[k]
+    return path[::-1]
+
+
+@dataclass
+class _WorkLeft:
+    """The GPU work no plan can avoid, per task, and each required replica on its cheapest node."""
+
+    per_gpu: dict[int, float] = field(default_factory=dict)  # reference-GPU-seconds per GPU and replica
+    jobs: dict[int, int] = field(default_factory=dict)  # GPUs x replicas still to run
+    first_jobs: dict[int, int] = field(default_factory=dict)  # GPUs if no replica runs yet (the first must end)
+    groups: dict[bytes, tuple[np.ndarray, float]] = field(default_factory=dict)  # node set -> (mask, work)
+    members: dict[bytes, list[tuple[float, int]]] = field(default_factory=dict)  # node set -> (work, task)
+    cost_usd: float = 0.0
+
+
+def _work_left(problem: Problem, allowed: list[np.ndarray], finished: dict[int, float],
+               kept: dict[int, int]) -> _WorkLeft:
+    out = _WorkLeft()
+    for i in range(problem.n_tasks):
         if i in finished:
             continue
         nodes = allowed[i]
@@ -98,44 +144,38 @@ def compute_bounds(
         g = problem.dag.tasks[i].gpus
         if need and g and len(nodes):
             # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
-            works[i] = float(np.min(problem.runtimes(i, nodes) * problem.nodes.speed[nodes]))
-            jobs[i] = need * g
-            first_jobs[i] = 0 if kept.get(i, 0) else g
+            out.per_gpu[i] = float(np.min(problem.runtimes(i, nodes) * problem.nodes.speed[nodes]))
+            out.jobs[i] = need * g
+            out.first_jobs[i] = 0 if kept.get(i, 0) else g
         if len(nodes) < need or need == 0:
             if need and len(nodes) < need:
-                cost = np.inf
+                out.cost_usd = np.inf
             continue
-        cost += float(np.sum(np.sort(problem.costs(i, nodes))[:need]))
+        out.cost_usd += float(np.sum(np.sort(problem.costs(i, nodes))[:need]))
         if g == 0:
             continue
-        work = g * need * works[i]
+        work = g * need * out.per_gpu[i]
         mask = np.zeros(problem.n_nodes, dtype=bool)
         mask[nodes] = True
         key = np.packbits(mask).tobytes()
-        prev = groups.get(key)
-        groups[key] = (mask, (prev[1] if prev else 0.0) + work)
-        members.setdefault(key, []).append((work, i))
+        prev = out.groups.get(key)
+        out.groups[key] = (mask, (prev[1] if prev else 0.0) + work)
+        out.members.setdefault(key, []).append((work, i))
+    return out
+
+
+def _energy_bound(problem: Problem, work: _WorkLeft, release_s: float) -> tuple[float, list[str]]:
+    """Per node set, the work of the tasks confined to it over its capacity; the largest, and its tasks."""
     energy, binding = 0.0, b""
-    items = list(groups.items())
+    items = list(work.groups.items())
     for key, (mask, _) in items:
-        work = sum(w for _, (m, w) in items if not np.any(m & ~mask))
+        inside = sum(w for _, (m, w) in items if not np.any(m & ~mask))
         # sum over the set's GPUs of speed: reference-GPU-seconds the set delivers per second
         capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
-        if capacity > 0 and release_s + work / capacity > energy:
-            energy, binding = release_s + work / capacity, key
-    top = sorted(members.get(binding, []), reverse=True)[:10]
-    head = np.maximum(finish - np.where(np.isfinite(fastest), fastest, 0.0), release_s)
-    tail = tails(problem, fastest, skip=set(finished))
-    used = np.zeros(problem.n_nodes, dtype=bool)
-    for nodes in {id(allowed[i]): allowed[i] for i in works}.values():  # tasks share cached eligibility arrays
-        used[nodes] = True
-    speeds = np.sort(np.repeat(problem.nodes.speed[used], problem.nodes.gpus[used]))[::-1]
-    fastest_gpus, fg_tasks = 0.0, []
-    if len(speeds) and works and np.isfinite(cp):
-        fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, jobs, first_jobs, works, head, tail, release_s, speeds)
-    return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=cost, critical_path=path,
-                  energy_tasks=[problem.dag.ids[i] for _, i in top], fastest_gpus_s=fastest_gpus,
-                  fastest_gpus_tasks=fg_tasks)
+        if capacity > 0 and release_s + inside / capacity > energy:
+            energy, binding = release_s + inside / capacity, key
+    top = sorted(work.members.get(binding, []), reverse=True)[:10]
+    return energy, [problem.dag.ids[i] for _, i in top]
 
 
 def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0.0,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..domain.rules import DEADLINE_TOLERANCE_S
 from .bounds import earliest_times, tails
 from ..problem import Problem
 
@@ -66,40 +67,59 @@ def deadline_cost_bound(
     instance is too large for the relaxation (over `MAX_PAIRS` candidate pairs) or the
     solver does not reach an optimum, in which case no claim is made.
     """
-    from ortools.linear_solver import pywraplp
-
-    t0 = time.monotonic()
+    started = time.monotonic()
     finished = finished_end_s or {}
     kept = fixed_replicas or {}
-    n = problem.n_tasks
-    todo = [i for i in range(n) if i not in finished and problem.dag.tasks[i].gpus > 0
+    todo = [i for i in range(problem.n_tasks) if i not in finished and problem.dag.tasks[i].gpus > 0
             and problem.required[i] - kept.get(i, 0) > 0 and len(allowed[i])]
     if sum(len(allowed[i]) for i in todo) > MAX_PAIRS:
         return None
-    fastest = np.zeros(n)
-    for i in range(n):
-        if i not in finished and len(allowed[i]):
-            fastest[i] = float(np.min(problem.runtimes(i, allowed[i])))
-    limit_s = deadline_s * (1 + 1e-9) + 1e-6  # the tolerance plans are held to
-    head, end, _ = earliest_times(problem, fastest, release_s, finished, running_end_s)
-    tail = tails(problem, fastest, skip=set(finished))
-
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    objective = solver.Objective()
-    load: dict[int, list[tuple[object, float]]] = {}
-    chain_terms: dict[int, list[tuple[object, float]]] = {}  # single new replica: runtime per variable
+    lp = _Relaxation(problem, allowed, deadline_s, release_s, finished, running_end_s)
     for i in todo:
-        need = problem.required[i] - kept.get(i, 0)
-        nodes = allowed[i]
+        if not lp.add_task(i, problem.required[i] - kept.get(i, 0), i in kept):
+            return None  # no plan meets the deadline; the other bounds say so and why
+    lp.add_capacity()
+    value = lp.solve_with_cuts(started + time_limit_s)
+    if value is None:
+        return None
+    return CostBound(cost_usd=max(0.0, value * (1 - SAFETY)), congestion_usd_per_gpu_s=lp.congestion())
+
+
+class _Relaxation:
+    """The linear program of the module docstring, built task by task, then solved with chain cuts."""
+
+    def __init__(self, problem: Problem, allowed: list[np.ndarray], deadline_s: float, release_s: float,
+                 finished: dict[int, float], running_end_s: dict[int, float] | None) -> None:
+        from ortools.linear_solver import pywraplp
+
+        self.problem, self.allowed, self.release_s = problem, allowed, release_s
+        self.finished, self.running_end_s = finished, running_end_s
+        self.fastest = np.zeros(problem.n_tasks)
+        for i in range(problem.n_tasks):
+            if i not in finished and len(allowed[i]):
+                self.fastest[i] = float(np.min(problem.runtimes(i, allowed[i])))
+        self.limit_s = deadline_s * (1 + 1e-9) + DEADLINE_TOLERANCE_S  # the tolerance plans are held to
+        self.head, self.end, _ = earliest_times(problem, self.fastest, release_s, finished, running_end_s)
+        self.tail = tails(problem, self.fastest, skip=set(finished))
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.objective = self.solver.Objective()
+        self.load: dict[int, list[tuple[object, float]]] = {}
+        self.chain_terms: dict[int, list[tuple[object, float]]] = {}  # single new replica: runtime per variable
+        self.capacity_rows: dict[int, object] = {}
+
+    def add_task(self, i: int, need: int, has_kept: bool) -> bool:
+        """Task i's variables and rows; False when no plan can meet the deadline with it."""
+        problem, solver = self.problem, self.solver
+        nodes = self.allowed[i]
         runtime = problem.runtimes(i, nodes)
         cost = problem.costs(i, nodes)
-        first = head[i] + runtime + tail[i] <= limit_s
-        single = need == 1 and i not in kept
-        ok = first if single else head[i] + runtime <= limit_s
-        if ok.sum() < need or (not first.any() and i not in kept):
-            return None  # no plan meets the deadline; the other bounds say so and why
+        first = self.head[i] + runtime + self.tail[i] <= self.limit_s
+        single = need == 1 and not has_kept
+        ok = first if single else self.head[i] + runtime <= self.limit_s
+        if ok.sum() < need or (not first.any() and not has_kept):
+            return False
         count = solver.Constraint(need, solver.infinity())
-        feeds = solver.Constraint(1, solver.infinity()) if not single and i not in kept else None
+        feeds = solver.Constraint(1, solver.infinity()) if not single and not has_kept else None
         gpus = problem.dag.tasks[i].gpus
         terms = []
         for node, r, c, f in zip(nodes[ok].tolist(), runtime[ok].tolist(), cost[ok].tolist(), first[ok].tolist()):
@@ -107,54 +127,68 @@ def deadline_cost_bound(
             count.SetCoefficient(x, 1.0)
             if feeds is not None and f:
                 feeds.SetCoefficient(x, 1.0)
-            objective.SetCoefficient(x, c)
-            load.setdefault(node, []).append((x, gpus * r))
+            self.objective.SetCoefficient(x, c)
+            self.load.setdefault(node, []).append((x, gpus * r))
             terms.append((x, r))
         if single:
-            chain_terms[i] = terms
-    span = limit_s - release_s
-    capacity_rows = {}
-    for node, items in load.items():
-        row = capacity_rows[node] = solver.Constraint(0.0, float(problem.nodes.gpus[node]) * span)
-        for x, w in items:
-            row.SetCoefficient(x, w)
-    objective.SetMinimization()
+            self.chain_terms[i] = terms
+        return True
 
-    value = None
-    seen: set[tuple[int, ...]] = set()
-    for rounds_left in range(MAX_ROUNDS - 1, -1, -1):
-        if solver.Solve() != pywraplp.Solver.OPTIMAL:
-            return None
-        value = objective.Value()
-        if not rounds_left or time.monotonic() - t0 > time_limit_s:
-            break  # the last thing done is a solve: values and duals are current
-        runtime_now = fastest.copy()
-        for i, terms in chain_terms.items():
+    def add_capacity(self) -> None:
+        """Each node's GPU-seconds within its GPUs x (deadline - release)."""
+        span = self.limit_s - self.release_s
+        for node, items in self.load.items():
+            row = self.capacity_rows[node] = self.solver.Constraint(0.0, float(self.problem.nodes.gpus[node]) * span)
+            for x, w in items:
+                row.SetCoefficient(x, w)
+        self.objective.SetMinimization()
+
+    def solve_with_cuts(self, until: float) -> float | None:
+        """Solve, add the chains the solution breaks, again, for a few rounds or until the monotonic
+        clock reaches `until`; the last optimum (or None)."""
+        from ortools.linear_solver import pywraplp
+
+        value = None
+        seen: set[tuple[int, ...]] = set()
+        for rounds_left in range(MAX_ROUNDS - 1, -1, -1):
+            if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
+                return None
+            value = self.objective.Value()
+            if not rounds_left or time.monotonic() > until:
+                break  # the last thing done is a solve: values and duals are current
+            if not self._add_cuts(seen):
+                break
+        return value
+
+    def _add_cuts(self, seen: set[tuple[int, ...]]) -> int:
+        runtime_now = self.fastest.copy()
+        for i, terms in self.chain_terms.items():
             runtime_now[i] = sum(r * x.solution_value() for x, r in terms)
         added = 0
-        for path in _long_paths(problem, runtime_now, release_s, finished, running_end_s, limit_s):
+        for path in _long_paths(self.problem, runtime_now, self.release_s, self.finished, self.running_end_s,
+                                self.limit_s):
             key = tuple(path)
             if key in seen:
                 continue
             seen.add(key)
             first_task = path[0]
-            constant = (head[first_task] if first_task in chain_terms else end[first_task]) + sum(
-                fastest[i] for i in path[1:] if i not in chain_terms)
-            row = solver.Constraint(-solver.infinity(), limit_s - constant)
+            constant = (self.head[first_task] if first_task in self.chain_terms else self.end[first_task]) + sum(
+                self.fastest[i] for i in path[1:] if i not in self.chain_terms)
+            row = self.solver.Constraint(-self.solver.infinity(), self.limit_s - constant)
             for i in path:
-                for x, r in chain_terms.get(i, ()):
+                for x, r in self.chain_terms.get(i, ()):
                     row.SetCoefficient(x, r)
             added += 1
             if added >= CUTS_PER_ROUND:
                 break
-        if not added:
-            break
-    if value is None:
-        return None
-    congestion = np.zeros(problem.n_nodes)
-    for node, row in capacity_rows.items():
-        congestion[node] = max(0.0, -row.dual_value())
-    return CostBound(cost_usd=max(0.0, value * (1 - SAFETY)), congestion_usd_per_gpu_s=congestion)
+        return added
+
+    def congestion(self) -> np.ndarray:
+        """Per node, the capacity row's dual value: USD per GPU-second of that node before the deadline."""
+        out = np.zeros(self.problem.n_nodes)
+        for node, row in self.capacity_rows.items():
+            out[node] = max(0.0, -row.dual_value())
+        return out
 
 
 def _long_paths(problem: Problem, runtime_s: np.ndarray, release_s: float, finished: dict[int, float],

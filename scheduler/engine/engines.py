@@ -26,6 +26,7 @@ from ..errors import InfeasibleReason
 from ..problem import Problem
 from .heuristic import retime
 from .options import EngineChoice
+from .cpsat.results import SolveStatus
 from .run import PlanningRun, SolverOutcome
 from .schedule import Schedule
 from .stages import deadline_reason
@@ -122,7 +123,7 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
     run.solver = SolverOutcome(
-        status=out.status if not narrowed or out.status in ("feasible", "optimal") else "unknown",
+        status=out.status if not narrowed or out.status.has_solution else SolveStatus.UNKNOWN,
         makespan_bound_s=None if narrowed else out.makespan_bound_s,
         cost_bound_usd=None if narrowed else out.cost_bound_usd, exact_clock=data.exact_clock, narrowed=narrowed)
     if out.schedule is not None:
@@ -131,7 +132,7 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
             run.candidates.append(exact)
             run.solver.schedule = exact
             run.engine_used = "cp-sat"
-    if run.solver.status == "infeasible" and not run.candidates:
+    if run.solver.status == SolveStatus.INFEASIBLE and not run.candidates:
         if opts.deadline_s is not None:
             return [deadline_reason(run.bounds, opts.deadline_s, proved=True)]
         return [InfeasibleReason(rule="combination",

@@ -21,6 +21,7 @@ from ..domain.rules import DEADLINE_TOLERANCE_S
 from ..problem import Problem
 from .bounds import Bounds
 from .cost_bound import CostBound
+from .cpsat.results import SolveStatus
 from .heuristic import HeuristicSettings
 from .options import PlanOptions
 from .schedule import Replica, Schedule
@@ -77,7 +78,7 @@ class SolverOutcome:
     """What the exact model said: its status, its bounds (None when it knew only some nodes per task),
     its schedule in exact seconds, and whether its clock was exact."""
 
-    status: str | None = None
+    status: SolveStatus | None = None
     makespan_bound_s: float | None = None
     cost_bound_usd: float | None = None
     schedule: Schedule | None = None

@@ -23,6 +23,7 @@ from ..errors import Infeasible, InfeasibleReason
 from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
 from .heuristic import heuristic_schedule, list_schedule, retime
+from .cpsat.results import SolveStatus
 from .run import PlanningRun, lookahead_pays
 from .schedule import Replica, Schedule, to_plan
 
@@ -224,7 +225,7 @@ def _bounds_for(run: PlanningRun, best: Schedule) -> tuple[float, float]:
 def _solver_proved(run: PlanningRun, best: Schedule) -> bool:
     """CP-SAT proved its optimum for the whole model on an exact clock, and the plan is as good."""
     s = run.solver
-    return s.status == "optimal" and not s.narrowed and s.exact_clock and s.schedule is not None and \
+    return s.status == SolveStatus.OPTIMAL and not s.narrowed and s.exact_clock and s.schedule is not None and \
         run.quality(best) <= run.quality(s.schedule)
 
 

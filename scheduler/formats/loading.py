@@ -261,11 +261,5 @@ def load_workload(path: str | Path) -> Workload:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read a plan (ours or another tool's).
-
-    Raises
-    ------
-    InputError
-        The file is unreadable, malformed, or a field is wrong (the message names it).
-    """
+    """Read a plan (ours or another tool's); an `InputError` names the file and field when it is wrong."""
     return validate(Plan, read_document(path, "plan"), str(path), "plan")

@@ -68,6 +68,12 @@ class Problem:
         self._eligibility = EligibilityIndex(self.nodes)
         self._caches: dict[str, dict] = {"candidates": {}, "best_set": {}}
 
+    def __getstate__(self) -> dict:
+        # the caches are keyed by the identity of arrays, which does not survive pickling
+        state = dict(self.__dict__)
+        state["_caches"] = {"candidates": {}, "best_set": {}}
+        return state
+
     # --- sizes --------------------------------------------------------------------
 
     @property

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from .data import MAX_WEIGHT, WEIGHT_SCALE, SolverData
+from ...domain.rules import MAX_FAILURE_WEIGHT, weight_needed
+from .data import WEIGHT_SCALE, SolverData
 from .variables import Variables
 
 
@@ -68,10 +69,17 @@ def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> 
         level = p.levels[i]
         if level.min_success is None or not any(not data.slots[k].is_fixed for k in slot_ids):
             continue
-        need = math.ceil(-math.log1p(-min(level.min_success, 1 - 1e-15)) * WEIGHT_SCALE)
-        have = sum(int(data.weight[data.slots[k].fixed[0]]) for k in slot_ids if data.slots[k].is_fixed)
-        terms = [int(data.weight[n]) * lit for k in slot_ids for n, lit in v.slots[k].x.items()]
+        need = math.ceil(weight_needed(level.min_success) * WEIGHT_SCALE)
+        have, terms = _weight_terms(data, v, slot_ids)
         model.Add(sum(terms) + have >= need)
+
+
+def _weight_terms(data: SolverData, v: Variables, slot_ids: list[int]) -> tuple[int, list]:
+    """A task's failure weight: the fixed slots' (a constant) and a term per candidate literal."""
+    have = sum(int(data.slots[k].weight[0]) for k in slot_ids if data.slots[k].is_fixed)
+    terms = [int(w) * v.slots[k].x[int(n)] for k in slot_ids if not data.slots[k].is_fixed
+             for n, w in zip(data.slots[k].nodes, data.slots[k].weight)]
+    return have, terms
 
 
 def add_capacity(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
@@ -161,6 +169,18 @@ class _Links:
             self._partner[key] = self._in_any(k, self.partners.get(region, ()), f"prt{k}_{region}")
         return self._partner[key]
 
+    def warmstart(self, model: cp_model.CpModel, region_of: dict[int, int]) -> None:
+        """Hint the region literals made so far from each placed slot's region (`region_of`)."""
+        for (k, region), lit in self._region.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) == region)
+        for k, lit in self._in_override.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) in self.partners)
+        for (k, region), lit in self._partner.items():
+            if lit is not None and not isinstance(lit, int):
+                model.AddHint(lit, region_of.get(k) in self.partners.get(region, ()))
+
     def _in_any(self, k: int, regions, name: str):
         """Literal 'slot k sits in one of `regions`' (None: never; 1: always)."""
         lits = [x for x in (self.region(k, r) for r in regions) if x is not None]
@@ -181,6 +201,34 @@ class PrecedenceVars:
     same: dict[tuple[int, int], object] = field(default_factory=dict)  # (child slot, parent slot)
     node_pairs: dict[tuple[int, int, int, int], object] = field(default_factory=dict)  # (b, a, n1, n2)
     links: _Links | None = None
+
+    def warmstart(self, model: cp_model.CpModel, data: SolverData, placed: dict[int, tuple[int, int, int]]) -> None:
+        """Hint the data sources (the parent slot whose data arrives first), same-node, node-pair and
+        region literals from the placed slots (`Variables.warmstart`)."""
+        p = data.problem
+        data_of = {(c, pp): d for c in range(p.n_tasks) for pp, d in p.dag.parents[c]}
+        for (b, parent, a), src in self.sources.items():
+            if src is None:
+                continue
+            if b not in placed:
+                model.AddHint(src, False)
+                continue
+            nb = placed[b][0]
+            best_a, best_t = None, math.inf
+            for a2 in data.task_slots[parent]:
+                if a2 in placed:
+                    na, _, ea = placed[a2]
+                    t = ea + data.units(p.links.transfer(na, nb, data_of[(data.slots[b].task, parent)]))
+                    if t < best_t:
+                        best_a, best_t = a2, t
+            model.AddHint(src, a == best_a)
+        for (b, a), lit in self.same.items():
+            model.AddHint(lit, b in placed and a in placed and placed[a][0] == placed[b][0])
+        for (b, a, n1, n2), lit in self.node_pairs.items():
+            model.AddHint(lit, b in placed and a in placed and placed[a][0] == n1 and placed[b][0] == n2)
+        if self.links is not None:
+            self.links.warmstart(model, {k: int(p.nodes.category.region.codes[node])
+                                         for k, (node, _, _) in placed.items()})
 
 
 def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> PrecedenceVars:
@@ -316,8 +364,8 @@ def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, 
     Each task alone must also reach `target` (u >= -log(1 - target)).
     """
     log_target = math.log(target)
-    u0 = -math.log1p(-min(target, 1 - 1e-15))
-    u_max = MAX_WEIGHT * 4
+    u0 = weight_needed(target)
+    u_max = MAX_FAILURE_WEIGHT * 4
     points = [u0 * (u_max / u0) ** (k / (BREAKPOINTS - 1)) for k in range(BREAKPOINTS)]
     U = [round(u * WEIGHT_SCALE) for u in points]
     Phi = [math.floor(math.log(-math.expm1(-u / WEIGHT_SCALE)) * Y_SCALE) for u in U]
@@ -325,8 +373,7 @@ def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, 
     for i, slot_ids in enumerate(data.task_slots):
         if not slot_ids:
             continue
-        have = sum(int(data.weight[data.slots[k].fixed[0]]) for k in slot_ids if data.slots[k].is_fixed)
-        terms = [int(data.weight[n]) * lit for k in slot_ids for n, lit in v.slots[k].x.items()]
+        have, terms = _weight_terms(data, v, slot_ids)
         u = sum(terms) + have
         if not terms:
             # fully fixed or finished: a constant share

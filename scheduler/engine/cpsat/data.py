@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...domain.rules import weight_needed
 from ...problem import Problem
 
-WEIGHT_SCALE = 1_000_000  # failure weights -log(1 - reputation) in millionths
-MAX_WEIGHT = 50.0  # reputation 1.0 counts as 1 - e^-50
+WEIGHT_SCALE = 1_000_000  # failure weights (`scheduler.domain.rules`) in millionths
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Slot:
     mandatory: bool
     nodes: np.ndarray  # candidate node indices (one node for a fixed slot)
     dur: np.ndarray  # runtime in units per candidate
+    weight: np.ndarray  # failure weight per candidate, in 1/WEIGHT_SCALE, rounded down
     fixed: tuple[int, int, int] | None = None  # (node, start, end) in units
 
     @property
@@ -49,7 +50,6 @@ class SolverData:
     slots: list[Slot]
     task_slots: list[list[int]]
     exact_clock: bool
-    weight: np.ndarray  # failure weight per node, scaled to ints (rounded down)
     solved_tasks: list[int] = field(default_factory=list)  # tasks with at least one variable slot
     tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (windows)
 
@@ -90,7 +90,6 @@ def build_data(
     exact = all(abs(t / q - round(t / q)) < 1e-6 for reps in fixed.values() for _, a, b in reps for t in (a, b))
     slots: list[Slot] = []
     task_slots: list[list[int]] = [[] for _ in range(problem.n_tasks)]
-    weight = np.floor(np.minimum(problem.nodes.failure_weight, MAX_WEIGHT) * WEIGHT_SCALE).astype(np.int64)
     solved: list[int] = []
 
     def add(slot: Slot) -> None:
@@ -101,7 +100,8 @@ def build_data(
         kept = fixed.get(i, [])
         for node, start, end in kept:
             s, e = math.floor(start / q + 1e-9), math.ceil(end / q - 1e-9)
-            add(Slot(task=i, mandatory=True, nodes=np.array([node]), dur=np.array([e - s]), fixed=(node, s, e)))
+            add(Slot(task=i, mandatory=True, nodes=np.array([node]), dur=np.array([e - s]),
+                     weight=scaled_weights(problem, i, np.array([node])), fixed=(node, s, e)))
         if i in finished:
             continue
         nodes = allowed[i]
@@ -120,14 +120,20 @@ def build_data(
         if need + extra == 0:
             continue
         solved.append(i)
+        weight = scaled_weights(problem, i, nodes)
         for k in range(need + extra):
-            add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur))
+            add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight))
     data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - 1e-9), release=
                       math.ceil(release_s / q - 1e-9), slots=slots, task_slots=task_slots, exact_clock=exact,
-                      weight=weight, solved_tasks=solved)
+                      solved_tasks=solved)
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
     return data
+
+
+def scaled_weights(problem: Problem, i: int, nodes: np.ndarray) -> np.ndarray:
+    """Task `i`'s failure weights on `nodes` in 1/WEIGHT_SCALE, rounded down (never overstating success)."""
+    return np.floor(problem.weights(i, nodes) * WEIGHT_SCALE).astype(np.int64)
 
 
 def clock_quantum(problem: Problem, allowed: list[np.ndarray], horizon_s: float, n_replicas: int,
@@ -151,11 +157,11 @@ def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: l
     extra = 0
     level = problem.levels[i]
     if level.min_success is not None and len(nodes):
-        need_w = -math.log1p(-min(level.min_success, 1 - 1e-15))
-        have = sum(min(float(problem.nodes.failure_weight[k[0]]), MAX_WEIGHT) for k in kept)
+        need_w = weight_needed(level.min_success)
+        have = sum(float(problem.weights(i, np.array([k[0]]))[0]) for k in kept)
         # weakest node of each spread value, weakest first: how many replicas could be needed at worst
         weakest: dict[int, float] = {}
-        for c, w in zip(codes.tolist(), np.minimum(problem.nodes.failure_weight[nodes], MAX_WEIGHT).tolist()):
+        for c, w in zip(codes.tolist(), problem.weights(i, nodes).tolist()):
             weakest[c] = min(w, weakest.get(c, math.inf))
         total, count = have, 0
         for w in sorted(weakest.values()):

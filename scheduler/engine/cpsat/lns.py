@@ -31,7 +31,7 @@ from ...domain import Objective
 from ...problem import Problem
 from ..schedule import Replica, Schedule
 from .data import build_data, clock_quantum
-from .solve import CpSettings, Progress, solve_cpsat
+from .solve import CpSettings, Progress, SolveStatus, solve_cpsat
 
 WINDOW_LITERALS = 3_000  # node literals in the first window's model; adapts to how the solves go
 MIN_WINDOW_LITERALS, MAX_WINDOW_LITERALS = 600, 20_000
@@ -152,5 +152,5 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
     try:
         complete = heuristic_schedule(problem, opts)
     except Infeasible:
-        return None, out.status == "optimal"
-    return complete, out.status == "optimal"
+        return None, out.status == SolveStatus.OPTIMAL
+    return complete, out.status == SolveStatus.OPTIMAL

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from ..schedule import Schedule
 from .data import SolverData
 
 LinearExprT = cp_model.LinearExprT
@@ -28,6 +29,39 @@ class SlotVars:
 class Variables:
     slots: list[SlotVars]
     makespan: cp_model.IntVar
+
+    def warmstart(self, model: cp_model.CpModel, data: SolverData, hint: Schedule) -> dict[int, tuple[int, int, int]]:
+        """Hint every slot's node, presence and start from `hint` (on the clock).
+
+        Returns the slots the hint places: slot -> (node, start, end), fixed slots included.
+        """
+        placed: dict[int, tuple[int, int, int]] = {}
+        for i, slot_ids in enumerate(data.task_slots):
+            fixed_nodes = {data.slots[k].fixed[0] for k in slot_ids if data.slots[k].is_fixed}
+            for k in slot_ids:
+                if data.slots[k].is_fixed:
+                    placed[k] = data.slots[k].fixed
+            free = [k for k in slot_ids if not data.slots[k].is_fixed]
+            reps = sorted((r for r in hint.replicas[i] if r.node not in fixed_nodes), key=lambda r: r.node)
+            for j, k in enumerate(free):
+                sv = self.slots[k]
+                r = reps[j] if j < len(reps) else None
+                if r is not None and r.node not in sv.x:
+                    r = None
+                if not isinstance(sv.present, int):
+                    model.AddHint(sv.present, r is not None)
+                for n, lit in sv.x.items():
+                    model.AddHint(lit, r is not None and n == r.node)
+                if r is not None:
+                    model.AddHint(sv.start, int(round(r.start)))
+                    placed[k] = (r.node, int(round(r.start)), int(round(r.end)))
+                else:
+                    model.AddHint(sv.start, data.release)  # an absent slot: any value in its domain
+        return placed
+
+    def warmstart_makespan(self, model: cp_model.CpModel, placed: dict[int, tuple[int, int, int]]) -> None:
+        """Hint the makespan: the last end of the placed slots."""
+        model.AddHint(self.makespan, max((e for _, _, e in placed.values()), default=0))
 
 
 def make_variables(model: cp_model.CpModel, data: SolverData, makespan_lb: int) -> Variables:

@@ -1,0 +1,195 @@
+"""The CP-SAT model of one placement problem, built from `SolverData`: its variables
+(`variables`), constraints (`constraints`) and objective (`objective`); `solve` only runs
+the solver and converts its answer.
+
+Two phases: the objective first, then, with the objective held at its best value,
+the tie-break (cost after makespan, makespan after cost) and, when asked, the
+fewest moved replicas.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from ...domain import Objective
+from ..schedule import Replica, Schedule
+from . import constraints as C
+from .data import SolverData
+from .objective import COST_SCALE, cost_expr, cost_lower_bound, cost_upper_bound, kept_expr
+from .results import CpOutcome, CpSettings, Progress, SolveStatus
+from .variables import Variables, make_variables
+
+LARGE_MODEL = 5_000  # variables above which presolve skips probing
+TIEBREAK_SHARE = 0.75  # of the budget for the first phase when a tie-break follows
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    def __init__(self, phase: str, scale: float, t0: float, sink) -> None:
+        super().__init__()
+        self.phase, self.scale, self.t0, self.sink = phase, scale, t0, sink
+
+    def on_solution_callback(self) -> None:
+        if self.sink is not None:
+            self.sink(Progress(self.phase, self.ObjectiveValue() * self.scale,
+                               self.BestObjectiveBound() * self.scale, time.monotonic() - self.t0))
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class PlacementModel:
+    """The model (see the module docstring).
+
+    Parameters
+    ----------
+    data : SolverData
+        The clock and the replica slots.
+    settings : CpSettings
+        Objective, deadline, success target, time limit, threads, seed.
+    makespan_lb_s : float
+        A proven lower bound on the makespan (it bounds the makespan variable).
+    """
+
+    def __init__(self, data: SolverData, settings: CpSettings, makespan_lb_s: float = 0.0) -> None:
+        self.t0 = time.monotonic()
+        self.data, self.settings = data, settings
+        self.model = cp_model.CpModel()
+        self.variables: Variables = make_variables(self.model, data, self._makespan_lb_units(makespan_lb_s))
+        self.precedence = self._add_constraints()
+        self.cost = cost_expr(data, self.variables)
+        if not isinstance(self.cost, int):
+            self.model.Add(self.cost >= cost_lower_bound(data))  # redundant, lets the solver prove cost optimality
+        self.build_s = time.monotonic() - self.t0
+
+    def _makespan_lb_units(self, makespan_lb_s: float) -> int:
+        q = self.data.quantum_s
+        if self.data.exact_clock:
+            # every event of some optimal schedule falls on the clock: the bound rounds up to it
+            return max(0, math.ceil(makespan_lb_s / q - 1e-6))
+        return max(0, math.floor(makespan_lb_s / q + 1e-9) - 2 * len(self.data.slots))
+
+    def _add_constraints(self) -> C.PrecedenceVars:
+        model, data, v, s = self.model, self.data, self.variables, self.settings
+        C.add_assignment(model, data, v)
+        C.add_min_success(model, data, v)
+        C.add_capacity(model, data, v)
+        precedence = C.add_precedence(model, data, v)
+        deadline_u = math.floor(s.deadline_s / data.quantum_s + 1e-9) if s.deadline_s is not None else None
+        C.add_makespan(model, data, v, deadline_u)
+        if s.success_target is not None:
+            C.add_success_target(model, data, v, s.success_target)
+        return precedence
+
+    def warmstart(self, hint: Schedule) -> None:
+        """Hint every variable from a schedule on the clock: nodes, presence, starts, data sources,
+        same-node and region literals, the makespan."""
+        placed = self.variables.warmstart(self.model, self.data, hint)
+        self.precedence.warmstart(self.model, self.data, placed)
+        self.variables.warmstart_makespan(self.model, placed)
+
+    def solve(self) -> CpOutcome:
+        """Run both phases within the time limit. Never returns a schedule that breaks a rule of the model."""
+        s, data = self.settings, self.data
+        stats = {"build_s": self.build_s, "variables": len(self.model.Proto().variables),
+                 "constraints": len(self.model.Proto().constraints)}
+        budget = max(0.05, s.time_limit_s - self.build_s)
+        makespan_first = s.objective == Objective.MAKESPAN
+        self.model.Minimize(self.variables.makespan if makespan_first else self.cost)
+        scale = data.quantum_s if makespan_first else 1.0 / COST_SCALE
+        tiebreak = s.tiebreak and (bool(s.preferred) or (makespan_first and bool((data.problem.nodes.price > 0).any()))
+                                   or not makespan_first)
+        solver = self._solver(budget * (TIEBREAK_SHARE if tiebreak else 1.0), stats["variables"])
+        status = solver.Solve(self.model, _Callback("objective", scale, self.t0, s.progress))
+        stats["phase1_s"] = solver.WallTime()
+        out = CpOutcome(status=SolveStatus.of(status), schedule=None, stats=stats)
+        if status == cp_model.MODEL_INVALID:
+            out.notes.append("the solver rejected the model: " + self.model.Validate()[:200])
+            return out
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return out
+        self._bounds(out, solver.BestObjectiveBound(), makespan_first)
+        out.schedule = self._extract(solver)
+        remaining = s.time_limit_s - (time.monotonic() - self.t0)
+        if tiebreak and remaining > 0.05:
+            better = self._tiebreak(solver, makespan_first, remaining, stats)
+            if better is not None:
+                out.schedule = better
+        stats["total_s"] = time.monotonic() - self.t0
+        return out
+
+    def _bounds(self, out: CpOutcome, bound: float, makespan_first: bool) -> None:
+        data = self.data
+        if makespan_first:
+            slack = 0 if data.exact_clock else 2 * len(data.slots)
+            out.makespan_bound_s = max(0.0, (bound - slack) * data.quantum_s)
+        else:
+            out.cost_bound_usd = max(0.0, (bound - 0.5 * len(data.slots)) / COST_SCALE)
+
+    def _tiebreak(self, first: cp_model.CpSolver, makespan_first: bool, seconds: float,
+                  stats: dict[str, float]) -> Schedule | None:
+        """The secondary objective (and the fewest moves) with the primary held at its best value."""
+        model, v, s = self.model, self.variables, self.settings
+        best_value = round(first.ObjectiveValue())
+        if makespan_first:
+            model.Add(v.makespan <= best_value)
+            secondary, horizon = self.cost, cost_upper_bound(self.data) + 1
+        else:
+            model.Add(self.cost <= best_value)
+            secondary, horizon = v.makespan, self.data.horizon + 1
+        if s.preferred:
+            kept = kept_expr(self.data, v, s.preferred)
+            n_pref = sum(len(x) for x in s.preferred.values())
+            model.Minimize(-kept * horizon + secondary if horizon * (n_pref + 1) < 2**60 else -kept)
+        else:
+            model.Minimize(secondary)
+        _hint_from_solver(model, first)
+        solver = self._solver(seconds, stats["variables"])
+        status = solver.Solve(model, _Callback("tie-break", 1.0, self.t0, None))
+        stats["phase2_s"] = solver.WallTime()
+        return self._extract(solver) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+    def _solver(self, seconds: float, n_variables: int = 0) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.01, seconds)
+        solver.parameters.num_workers = self.settings.workers or default_workers()
+        solver.parameters.random_seed = self.settings.seed
+        if n_variables > LARGE_MODEL:
+            # probing in presolve costs seconds per pass on large models and rarely pays here
+            solver.parameters.cp_model_probing_level = 0
+        return solver
+
+    def _extract(self, solver: cp_model.CpSolver) -> Schedule:
+        """The solver's solution as a schedule on the clock (fixed replicas included)."""
+        data, v = self.data, self.variables
+        sched = Schedule.empty(data.problem.n_tasks)
+        for k, slot in enumerate(data.slots):
+            sv = v.slots[k]
+            if slot.fixed is not None:
+                node, start, end = slot.fixed
+                sched.replicas[slot.task].append(Replica(node, start, end))
+                continue
+            if not isinstance(sv.present, int) and not solver.BooleanValue(sv.present):
+                continue
+            for n, lit in sv.x.items():
+                if solver.BooleanValue(lit):
+                    start = solver.Value(sv.start)
+                    d = int(slot.dur[int(np.flatnonzero(slot.nodes == n)[0])])
+                    sched.replicas[slot.task].append(Replica(n, start, start + d))
+                    break
+        return sched
+
+
+def _hint_from_solver(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    proto = model.Proto()
+    values = solver.ResponseProto().solution
+    if len(values) != len(proto.variables):
+        return  # keep the first hint
+    model.ClearHints()
+    proto.solution_hint.vars.extend(range(len(values)))
+    proto.solution_hint.values.extend(values)
