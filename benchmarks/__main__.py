@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from scheduler import Problem, plan
-from scheduler.engine.bounds import compute_bounds
-from scheduler.generate import generate_pool
-from scheduler.formats.loading import load_policy
 from scheduler.domain import NodePool
+from scheduler.engine.bounds import compute_bounds
+from scheduler.formats.loading import load_policy
+from scheduler.generate import generate_pool
 
 from . import datasets
 

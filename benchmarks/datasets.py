@@ -14,8 +14,8 @@ import os
 import re
 from pathlib import Path
 
-from scheduler.formats.loading import load_workload
 from scheduler.domain import NodePool, Workload
+from scheduler.formats.loading import load_workload
 
 SHARED = Path(os.environ.get("SCHEDULER_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 DATA = SHARED / "data"

@@ -26,11 +26,11 @@ SERIES = [1_000, 2_000, 5_000, 10_000]
 
 
 def _work(tasks: int, nodes: int, limit: float | None, queue: Any) -> None:
-    from scheduler.generate import generate_layered, generate_pool
-    from scheduler.engine.heuristic import LARGE_POOL, SHORTLIST, HeuristicSettings, heuristic_schedule
-    from scheduler.formats.loading import load_policy
     from scheduler.domain import NodePool, Workload
     from scheduler.engine import PlanOptions, plan_problem
+    from scheduler.engine.heuristic import LARGE_POOL, SHORTLIST, HeuristicSettings, heuristic_schedule
+    from scheduler.formats.loading import load_policy
+    from scheduler.generate import generate_layered, generate_pool
     from scheduler.problem import Problem
 
     from . import ROOT

@@ -18,8 +18,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from prefect import flow, task  # noqa: E402
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
-
 from prefect_placement import LocalBackend, plan_placement, run_plan, verify_placement  # noqa: E402
+
 from scheduler import load_nodes, load_policy, load_workload  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -26,7 +26,7 @@ from .analysis.explain import Explanation, explain_task
 from .analysis.metrics import PlanMetrics, plan_metrics
 from .analysis.replan import replan
 from .analysis.simulate import SimulationResult, simulate
-from .analysis.verify import Violation, VerifyReport, verify_plan
+from .analysis.verify import VerifyReport, Violation, verify_plan
 from .analysis.whatif import Scenario, WhatIfResult, apply_scenario, whatif
 from .domain import (
     Assignment,

@@ -7,8 +7,8 @@ import pytest
 
 from benchmarks import datasets
 from scheduler import plan
-from scheduler.engine.bounds import _counting_span, compute_bounds
 from scheduler.domain import NodePool, PlanStatus, Workload
+from scheduler.engine.bounds import _counting_span, compute_bounds
 from scheduler.problem import Problem
 
 

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler import plan
+from scheduler.analysis.verify import verify_plan
+from scheduler.domain import NodePool, Objective, Workload
 from scheduler.engine.bounds import compute_bounds
 from scheduler.engine.cost_bound import deadline_cost_bound
-from scheduler.domain import NodePool, Objective, Workload
 from scheduler.problem import Problem
-from scheduler.analysis.verify import verify_plan
 
 from .conftest import instances
 

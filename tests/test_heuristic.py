@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.datasets import heft_example
-from scheduler.errors import Infeasible
-from scheduler.engine.heuristic import HeuristicSettings, Timeline, heuristic_schedule, list_schedule, retime
-from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
-from scheduler.problem import Problem
-from scheduler.engine.schedule import to_plan
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler.engine.heuristic import HeuristicSettings, Timeline, heuristic_schedule, list_schedule, retime
+from scheduler.engine.schedule import to_plan
+from scheduler.errors import Infeasible
+from scheduler.problem import Problem
 
 
 def test_heft_paper_example_gives_80() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduler.domain import NodePool, Workload
-from scheduler.domain import Network
+from scheduler.domain import Network, NodePool, Workload
 from scheduler.problem import Problem
 
 POOL = NodePool.model_validate({

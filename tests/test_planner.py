@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from benchmarks.datasets import heft_example, stg_files, stg_optima, stg_pool, stg_workload
 from scheduler import PlanOptions, plan
-from scheduler.engine.bounds import compute_bounds
-from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
-from scheduler.problem import Problem
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import NodePool, Objective, PlanStatus, Policy, Workload
+from scheduler.engine.bounds import compute_bounds
+from scheduler.problem import Problem
 
 from .conftest import instances
 
@@ -213,8 +213,8 @@ def test_cost_mode_meets_the_deadline_of_the_makespan_first_plan() -> None:
 def test_windows_improve_a_trace_and_stay_valid() -> None:
     from benchmarks import ROOT
     from benchmarks.datasets import wf_traces, wf_workload
-    from scheduler.generate import generate_pool
     from scheduler.formats.loading import load_policy
+    from scheduler.generate import generate_pool
 
     wl = wf_workload(next(f for f in wf_traces() if "hep-1seq" in f.stem))  # epigenomics, 41 tasks
     pool = NodePool.model_validate(generate_pool(12, seed=11, links=False))

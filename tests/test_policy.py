@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.errors import InputError
 from scheduler.domain import Level, Node, NodePool, Policy, Task, Workload
-from scheduler.domain.rules import task_success
 from scheduler.domain.policy import Rule, effective_levels, rejections, required_replicas, spread_value
+from scheduler.domain.rules import task_success
+from scheduler.errors import InputError
 from scheduler.problem import Problem
 
 

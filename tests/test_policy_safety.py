@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler import plan
-from scheduler.domain import NodePool, Policy, Workload
-from scheduler.engine.planner import PlanOptions
-from scheduler.domain.policy import effective_levels
 from scheduler.analysis.replan import replan
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import NodePool, Policy, Workload
+from scheduler.domain.policy import effective_levels
+from scheduler.engine.planner import PlanOptions
 
 from .test_planner import instances
 

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from scheduler.generate import generate_finetune
-from scheduler.formats.loading import load_nodes, load_policy
-from scheduler.domain import Assignment, Plan, Workload
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import Assignment, Plan, Workload
+from scheduler.formats.loading import load_nodes, load_policy
+from scheduler.generate import generate_finetune
 
 from .conftest import EXAMPLES, POLICIES
 
@@ -25,8 +25,12 @@ POLICY = load_policy(POLICIES / "default.yaml")
 def test_plan_run_fail_and_replan() -> None:
     from prefect import flow, task
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
-
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
     from prefect_placement import LocalBackend, plan_placement, run_plan
 
     order: list[tuple[str, str]] = []
@@ -87,7 +91,6 @@ def test_plan_run_fail_and_replan() -> None:
 
 def test_refuses_a_node_below_the_level() -> None:
     from prefect import flow, task
-
     from prefect_placement import PlacementRefused, run_plan
 
     ran = []
@@ -111,7 +114,6 @@ def test_refuses_a_node_below_the_level() -> None:
 
 def test_plain_retries_are_not_replans() -> None:
     from prefect import flow, task
-
     from prefect_placement import plan_placement, run_plan
 
     tries = {"n": 0}

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler import plan
-from scheduler.engine.bounds import compute_bounds
-from scheduler.engine.cost_bound import deadline_cost_bound
-from scheduler.formats.loading import load_nodes, load_policy, load_workload
-from scheduler.engine.planner import PlanOptions
-from scheduler.problem import Problem
 from scheduler.analysis.replan import replan, split_plan
 from scheduler.analysis.verify import verify_plan
+from scheduler.engine.bounds import compute_bounds
+from scheduler.engine.cost_bound import deadline_cost_bound
+from scheduler.engine.planner import PlanOptions
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.problem import Problem
 
 from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 

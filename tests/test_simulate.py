@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-
 from scheduler import plan
-from scheduler.formats.loading import load_nodes, load_policy, load_workload
-from scheduler.domain import Assignment, NodePool, Plan, Workload
-from scheduler.problem import Problem
 from scheduler.analysis.simulate import simulate
+from scheduler.domain import Assignment, NodePool, Plan, Workload
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.problem import Problem
 
-from .conftest import CASES, POLICY, POLICIES, POOL60, run_cli
+from .conftest import CASES, POLICIES, POLICY, POOL60, run_cli
 
 RUNS = 20_000
 

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from scheduler import plan
-from scheduler.errors import InputError
-from scheduler.generate import generate_layered, generate_pool
-from scheduler.formats.loading import load_nodes, load_policy, load_workload
-from scheduler.domain import NodePool, Workload
-from scheduler.engine.planner import PlanOptions
-from scheduler.pictures.plots import gantt
-from scheduler.problem import Problem
 from scheduler.analysis.sweep import load_scenarios, pareto_front, run_scenarios, sweep_scenarios
 from scheduler.analysis.verify import verify_plan
 from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
+from scheduler.domain import NodePool, Workload
+from scheduler.engine.planner import PlanOptions
+from scheduler.errors import InputError
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.generate import generate_layered, generate_pool
+from scheduler.pictures.plots import gantt
+from scheduler.problem import Problem
 
 from .conftest import CASES, POLICIES, POLICY, POOL60, busiest_node, run_cli, write_yaml
 

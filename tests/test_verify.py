@@ -6,11 +6,11 @@ import copy
 
 import pytest
 
-from scheduler.engine.heuristic import HeuristicSettings, heuristic_schedule
-from scheduler.domain import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Workload
-from scheduler.problem import Problem
-from scheduler.engine.schedule import to_plan
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import Assignment, NodePool, Objective, Plan, PlanStatus, Policy, Workload
+from scheduler.engine.heuristic import HeuristicSettings, heuristic_schedule
+from scheduler.engine.schedule import to_plan
+from scheduler.problem import Problem
 
 
 @pytest.fixture

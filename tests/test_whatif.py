@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scheduler.errors import ArgumentError
-from scheduler.formats.loading import load_nodes, load_policy, load_workload
-from scheduler.engine.planner import PlanOptions
 from scheduler.analysis.verify import verify_plan
 from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
+from scheduler.engine.planner import PlanOptions
+from scheduler.errors import ArgumentError
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
 
 from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
 

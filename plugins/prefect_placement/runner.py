@@ -32,11 +32,11 @@ from prefect import Task, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
-from scheduler.domain import Assignment, NodePool, Plan, Policy, Workload
-from scheduler.engine.planner import PlanOptions
-from scheduler.domain.policy import rejections
-from scheduler.problem import Problem
 from scheduler.analysis.replan import replan
+from scheduler.domain import Assignment, NodePool, Plan, Policy, Workload
+from scheduler.domain.policy import rejections
+from scheduler.engine.planner import PlanOptions
+from scheduler.problem import Problem
 
 from .artifacts import publish_plan
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from prefect import task
 
-from scheduler.formats.loading import load_nodes, load_policy, load_workload
-from scheduler.domain import NodePool, Objective, Plan, Policy, Workload
-from scheduler.engine.planner import PlanOptions, plan_problem
-from scheduler.problem import Problem
 from scheduler.analysis.verify import VerifyReport, verify_plan
 from scheduler.analysis.whatif import Scenario, WhatIfResult, whatif
+from scheduler.domain import NodePool, Objective, Plan, Policy, Workload
+from scheduler.engine.planner import PlanOptions, plan_problem
+from scheduler.formats.loading import load_nodes, load_policy, load_workload
+from scheduler.problem import Problem
 
 from .artifacts import publish_plan
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from ..errors import ArgumentError
 from ..domain import Assignment, NodePool, Plan, Policy, Workload
 from ..engine.planner import PlanOptions, plan_problem
+from ..errors import ArgumentError
 from ..problem import Problem
 
 

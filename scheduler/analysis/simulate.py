@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.heuristic import Timeline
 from ..domain import Plan
+from ..engine.heuristic import Timeline
 from ..errors import ArgumentError, InputError
 from ..problem import Problem
 

@@ -25,12 +25,12 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ..errors import InputError
-from ..formats.documents import read_document
-from ..formats.loading import load_policy, validate
 from ..domain import NodePool, Objective, Plan, Policy, StrictModel, Workload
 from ..domain.fields import Probability
 from ..engine.planner import PlanOptions, plan_problem
+from ..errors import InputError
+from ..formats.documents import read_document
+from ..formats.loading import load_policy, validate
 from ..problem import Problem
 from .whatif import Scenario, WhatIfResult, whatif
 

@@ -23,8 +23,18 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..domain import Assignment, Node, NodePool, Plan, PlanStatus, Policy, Task, Workload, permissive_policy
-from ..domain import Network
+from ..domain import (
+    Assignment,
+    Network,
+    Node,
+    NodePool,
+    Plan,
+    PlanStatus,
+    Policy,
+    Task,
+    Workload,
+    permissive_policy,
+)
 from ..domain.policy import effective_levels, rejections, required_replicas, spread_value
 from ..domain.rules import task_success
 

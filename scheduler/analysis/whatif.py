@@ -20,12 +20,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.fields import suggest
-from ..errors import ArgumentError
-from .metrics import PlanMetrics, plan_metrics
 from ..domain import Link, Node, NodePool, Objective, Plan, Policy, Workload, permissive_policy
+from ..domain.fields import suggest
 from ..engine.planner import PlanOptions, plan_problem
+from ..errors import ArgumentError
 from ..problem import Problem
+from .metrics import PlanMetrics, plan_metrics
 
 
 @dataclass

@@ -12,12 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis.explain import explain_task
-from ..formats.loading import load_plan, load_policy
-from ..domain import Objective, Plan
-from ..engine.planner import PlanOptions, plan_problem
-from ..problem import Problem
 from ..analysis.verify import verify_plan
 from ..analysis.whatif import Scenario, WhatIfResult, whatif
+from ..domain import Objective, Plan
+from ..engine.planner import PlanOptions, plan_problem
+from ..formats.loading import load_plan, load_policy
+from ..problem import Problem
 from . import render
 from .common import (
     EXIT_INFEASIBLE,

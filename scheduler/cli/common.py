@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from ..domain import NodePool, Policy, Workload
 from ..errors import ArgumentError, InputError, SchedulerError
 from ..formats.loading import load_nodes, load_policy, load_workload
-from ..domain import NodePool, Policy, Workload
 from ..problem import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,9 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis.explain import Explanation
+from ..analysis.verify import VerifyReport
 from ..domain import Plan, PlanStatus
 from ..problem import Problem
-from ..analysis.verify import VerifyReport
 
 LEVEL_STYLE = {0: "green", 1: "cyan", 2: "yellow", 3: "red"}
 

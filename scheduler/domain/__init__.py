@@ -14,7 +14,15 @@ from .fields import TEE_KINDS, StrictModel
 from .levels import Level, Policy, permissive_policy
 from .network import Network
 from .plan import Assignment, Objective, Plan, PlanStatus, Unplaceable
-from .policy import LevelOrigin, Rejection, Rule, effective_levels, rejections, required_replicas, spread_value
+from .policy import (
+    LevelOrigin,
+    Rejection,
+    Rule,
+    effective_levels,
+    rejections,
+    required_replicas,
+    spread_value,
+)
 from .pool import Link, Node, NodePool
 from .workload import Dependency, Task, Workload
 

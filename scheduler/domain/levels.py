@@ -7,8 +7,20 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from .fields import (FileModel, CountryCode, Identifier, Labels, Name, Probability, ReplicaCount, SpreadKey, StrictModel,
-                     TeeKind, check_unique, located)
+from .fields import (
+    CountryCode,
+    FileModel,
+    Identifier,
+    Labels,
+    Name,
+    Probability,
+    ReplicaCount,
+    SpreadKey,
+    StrictModel,
+    TeeKind,
+    check_unique,
+    located,
+)
 
 
 class Level(StrictModel):

@@ -8,8 +8,23 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .fields import (FileModel, Bandwidth, CountryCode, GpuCount, Identifier, Labels, Name, NonNegFloat, Probability, Speed,
-                     StrictModel, TeeKind, check_unique, located, suggest)
+from .fields import (
+    Bandwidth,
+    CountryCode,
+    FileModel,
+    GpuCount,
+    Identifier,
+    Labels,
+    Name,
+    NonNegFloat,
+    Probability,
+    Speed,
+    StrictModel,
+    TeeKind,
+    check_unique,
+    located,
+    suggest,
+)
 
 
 class Node(StrictModel):

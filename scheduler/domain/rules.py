@@ -46,6 +46,12 @@ DEADLINE_TOLERANCE_S = 1e-6
 COST_EPS_USD = 1e-9
 """Two costs within this are equal."""
 
+ROUNDING_EPS = 1e-9
+"""Rounding seconds to a solver clock: a value within this of a whole unit is that unit."""
+
+WHOLE_EPS = 1e-6
+"""A number of clock units within this of a whole number counts as whole (an exact clock)."""
+
 QUALITY_DIGITS = 9
 """Makespans and costs are compared rounded to this many decimals (stable tie-breaks)."""
 

@@ -8,8 +8,20 @@ from typing import Annotated, Any
 import networkx as nx
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from .fields import (FileModel, GpuCount, Identifier, Labels, Name, NonNegFloat, ReplicaCount, Seconds, StrictModel,
-                     check_unique, located, suggest)
+from .fields import (
+    FileModel,
+    GpuCount,
+    Identifier,
+    Labels,
+    Name,
+    NonNegFloat,
+    ReplicaCount,
+    Seconds,
+    StrictModel,
+    check_unique,
+    located,
+    suggest,
+)
 
 
 def _dependency(value: Any) -> Any:

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.rules import DEADLINE_TOLERANCE_S
-from .bounds import earliest_times, tails
 from ..problem import Problem
+from .bounds import earliest_times, tails
 
 MAX_PAIRS = 150_000  # (task, node) variables above which the relaxation is not built
 MAX_ROUNDS = 30  # rounds of chain cuts

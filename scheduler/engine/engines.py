@@ -24,9 +24,9 @@ import numpy as np
 from ..domain import Objective
 from ..errors import InfeasibleReason
 from ..problem import Problem
+from .cpsat.results import SolveStatus
 from .heuristic import retime
 from .options import EngineChoice
-from .cpsat.results import SolveStatus
 from .run import PlanningRun, SolverOutcome
 from .schedule import Schedule
 from .stages import deadline_reason

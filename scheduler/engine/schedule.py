@@ -9,7 +9,6 @@ multiplies the tasks' success probabilities (`scheduler.domain.rules`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ..domain import Assignment, Objective, Plan, PlanStatus, Unplaceable

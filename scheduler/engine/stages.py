@@ -22,8 +22,8 @@ from ..domain.rules import COST_EPS_USD, DEADLINE_TOLERANCE_S, PROBABILITY_EPS, 
 from ..errors import Infeasible, InfeasibleReason
 from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
-from .heuristic import heuristic_schedule, list_schedule, retime
 from .cpsat.results import SolveStatus
+from .heuristic import heuristic_schedule, list_schedule, retime
 from .run import PlanningRun, lookahead_pays
 from .schedule import Replica, Schedule, to_plan
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ...domain.rules import MAX_FAILURE_WEIGHT, weight_needed
+from ...domain.rules import MAX_FAILURE_WEIGHT, ROUNDING_EPS, weight_needed
 from .data import WEIGHT_SCALE, SolverData
 from .variables import Variables
 
@@ -315,7 +315,7 @@ def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: i
         in_vec = []
         for n, u, rb in zip(nodes_b, in_u, region_b.tolist()):
             bw = p.links.region_bw[ra, rb]
-            units = math.ceil(seconds / bw / data.quantum_s - 1e-9) if not math.isnan(bw) else int(u)
+            units = math.ceil(seconds / bw / data.quantum_s - ROUNDING_EPS) if not math.isnan(bw) else int(u)
             if units:
                 in_vec.append(units * sb.x[int(n)])
         model.Add(sb.start >= sa.end + sum(in_vec)).OnlyEnforceIf(when)
@@ -343,7 +343,7 @@ def _node_pair_overrides(model, data: SolverData, links: _Links, a: int, b: int,
             model.AddBoolOr([la.Not(), lb.Not(), w])
             out.node_pairs[(b, a, n1, n2)] = w
         made.append(w)
-        units = math.ceil(seconds / bw / data.quantum_s - 1e-9)
+        units = math.ceil(seconds / bw / data.quantum_s - ROUNDING_EPS)
         model.Add(sb.start >= sa.end + units).OnlyEnforceIf(_lits(src, w))
     return made
 

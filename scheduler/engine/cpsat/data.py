@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...domain.rules import weight_needed
+from ...domain.rules import ROUNDING_EPS, WHOLE_EPS, weight_needed
 from ...problem import Problem
 
 WEIGHT_SCALE = 1_000_000  # failure weights (`scheduler.domain.rules`) in millionths
@@ -54,10 +54,10 @@ class SolverData:
     tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (windows)
 
     def units(self, seconds: float) -> int:
-        return math.ceil(seconds / self.quantum_s - 1e-9)
+        return math.ceil(seconds / self.quantum_s - ROUNDING_EPS)
 
     def transfer_units(self, seconds: np.ndarray) -> np.ndarray:
-        return np.ceil(seconds / self.quantum_s - 1e-9).astype(np.int64)
+        return np.ceil(seconds / self.quantum_s - ROUNDING_EPS).astype(np.int64)
 
 
 def choose_quantum(horizon_s: float, n_replicas: int) -> float:
@@ -87,7 +87,7 @@ def build_data(
     finished = finished or set()
     n_rep = sum(problem.required) + sum(len(v) for v in fixed.values())
     q = quantum_s if quantum_s is not None else clock_quantum(problem, allowed, horizon_s, n_rep, release_s)
-    exact = all(abs(t / q - round(t / q)) < 1e-6 for reps in fixed.values() for _, a, b in reps for t in (a, b))
+    exact = all(abs(t / q - round(t / q)) < WHOLE_EPS for reps in fixed.values() for _, a, b in reps for t in (a, b))
     slots: list[Slot] = []
     task_slots: list[list[int]] = [[] for _ in range(problem.n_tasks)]
     solved: list[int] = []
@@ -99,7 +99,7 @@ def build_data(
     for i in range(problem.n_tasks):
         kept = fixed.get(i, [])
         for node, start, end in kept:
-            s, e = math.floor(start / q + 1e-9), math.ceil(end / q - 1e-9)
+            s, e = math.floor(start / q + ROUNDING_EPS), math.ceil(end / q - ROUNDING_EPS)
             add(Slot(task=i, mandatory=True, nodes=np.array([node]), dur=np.array([e - s]),
                      weight=scaled_weights(problem, i, np.array([node])), fixed=(node, s, e)))
         if i in finished:
@@ -111,9 +111,9 @@ def build_data(
             nodes = nodes[~np.isin(codes[nodes], used)]
         rt = problem.runtimes(i, nodes)
         units = rt / q
-        if exact and np.any(np.abs(units - np.round(units)) > 1e-6):
+        if exact and np.any(np.abs(units - np.round(units)) > WHOLE_EPS):
             exact = False
-        dur = np.ceil(units - 1e-9).astype(np.int64)
+        dur = np.ceil(units - ROUNDING_EPS).astype(np.int64)
         need = max(0, problem.required[i] - len(kept))
         extra = _extra_slots(problem, i, nodes, need, kept, success_target,
                              (replicas_at_least or {}).get(i, 0) - len(kept) - need)
@@ -123,8 +123,8 @@ def build_data(
         weight = scaled_weights(problem, i, nodes)
         for k in range(need + extra):
             add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight))
-    data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - 1e-9), release=
-                      math.ceil(release_s / q - 1e-9), slots=slots, task_slots=task_slots, exact_clock=exact,
+    data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - ROUNDING_EPS), release=
+                      math.ceil(release_s / q - ROUNDING_EPS), slots=slots, task_slots=task_slots, exact_clock=exact,
                       solved_tasks=solved)
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
@@ -143,7 +143,7 @@ def clock_quantum(problem: Problem, allowed: list[np.ndarray], horizon_s: float,
     q = choose_quantum(horizon_s, n_replicas)
     for coarse in EXACT_QUANTA:
         if coarse > q and _runtimes_exact(problem, allowed, coarse) and _transfers_exact(problem, coarse) \
-                and abs(release_s / coarse - round(release_s / coarse)) < 1e-9 and horizon_s / coarse < 1e9:
+                and abs(release_s / coarse - round(release_s / coarse)) < ROUNDING_EPS and horizon_s / coarse < 1e9:
             return coarse
     return q
 
@@ -181,7 +181,7 @@ EXACT_QUANTA = (1.0, 0.1, 0.01, 0.001)
 def _runtimes_exact(problem: Problem, allowed: list[np.ndarray], q: float) -> bool:
     for i in range(problem.n_tasks):
         units = problem.runtimes(i, allowed[i]) / q
-        if np.any(np.abs(units - np.round(units)) > 1e-6):
+        if np.any(np.abs(units - np.round(units)) > WHOLE_EPS):
             return False
     return True
 
@@ -195,6 +195,6 @@ def _transfers_exact(problem: Problem, q: float) -> bool:
                 continue
             for bw in bws:
                 u = data * 8.0 / bw / q
-                if abs(u - round(u)) > 1e-6:
+                if abs(u - round(u)) > WHOLE_EPS:
                     return False
     return True

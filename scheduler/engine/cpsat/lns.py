@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bounds import tails
-from ...errors import Infeasible
-from ..heuristic import HeuristicSettings, heuristic_schedule, latest_finishes
 from ...domain import Objective
+from ...domain.rules import DEADLINE_TOLERANCE_S, ROUNDING_EPS
+from ...errors import Infeasible
 from ...problem import Problem
+from ..bounds import tails
+from ..heuristic import HeuristicSettings, heuristic_schedule, latest_finishes
 from ..schedule import Replica, Schedule
 from .data import build_data, clock_quantum
 from .solve import CpSettings, Progress, SolveStatus, solve_cpsat
@@ -93,7 +94,7 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
 
 def _key(problem: Problem, s: Schedule, objective: Objective, deadline_s: float | None) -> tuple[int, float, float]:
     """Smaller is better; a schedule that misses the deadline loses to any that meets it."""
-    late = 1 if deadline_s is not None and s.makespan() > deadline_s + 1e-6 else 0
+    late = 1 if deadline_s is not None and s.makespan() > deadline_s + DEADLINE_TOLERANCE_S else 0
     if objective == Objective.MAKESPAN:
         return late, round(s.makespan(), 9), round(s.cost(problem), 9)
     return late, round(s.cost(problem), 9), round(s.makespan(), 9)
@@ -136,11 +137,11 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
         # each window task ends by the latest finish the incumbent's later tasks allow, so the
         # completion keeps the slack it had
         tail_s = np.maximum(tail_s, deadline_s - latest_finishes(problem, best, deadline_s))
-    data.tail = np.floor(tail_s / q + 1e-9).astype(np.int64)
+    data.tail = np.floor(tail_s / q + ROUNDING_EPS).astype(np.int64)
     hint = Schedule.empty(problem.n_tasks)
     for i in window:
         hint.replicas[i] = [Replica(r.node, s, s + data.units(r.end - r.start))
-                            for r in best.replicas[i] for s in [math.ceil(r.start / q - 1e-9)]]
+                            for r in best.replicas[i] for s in [math.ceil(r.start / q - ROUNDING_EPS)]]
     settings = CpSettings(objective=objective, deadline_s=deadline_s, time_limit_s=seconds, workers=workers,
                           seed=seed, tiebreak=False)
     out = solve_cpsat(data, hint, settings)

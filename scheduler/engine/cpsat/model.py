@@ -17,6 +17,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ...domain import Objective
+from ...domain.rules import ROUNDING_EPS, WHOLE_EPS
 from ..schedule import Replica, Schedule
 from . import constraints as C
 from .data import SolverData
@@ -71,8 +72,8 @@ class PlacementModel:
         q = self.data.quantum_s
         if self.data.exact_clock:
             # every event of some optimal schedule falls on the clock: the bound rounds up to it
-            return max(0, math.ceil(makespan_lb_s / q - 1e-6))
-        return max(0, math.floor(makespan_lb_s / q + 1e-9) - 2 * len(self.data.slots))
+            return max(0, math.ceil(makespan_lb_s / q - WHOLE_EPS))
+        return max(0, math.floor(makespan_lb_s / q + ROUNDING_EPS) - 2 * len(self.data.slots))
 
     def _add_constraints(self) -> C.PrecedenceVars:
         model, data, v, s = self.model, self.data, self.variables, self.settings
@@ -80,7 +81,7 @@ class PlacementModel:
         C.add_min_success(model, data, v)
         C.add_capacity(model, data, v)
         precedence = C.add_precedence(model, data, v)
-        deadline_u = math.floor(s.deadline_s / data.quantum_s + 1e-9) if s.deadline_s is not None else None
+        deadline_u = math.floor(s.deadline_s / data.quantum_s + ROUNDING_EPS) if s.deadline_s is not None else None
         C.add_makespan(model, data, v, deadline_u)
         if s.success_target is not None:
             C.add_success_target(model, data, v, s.success_target)

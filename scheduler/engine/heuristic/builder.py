@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ...domain.rules import ROUNDING_EPS
 from ...problem import Problem
 from ..schedule import Replica, Schedule
 from .settings import HeuristicSettings
@@ -46,8 +47,8 @@ class Builder:
             self.peer_bw = problem.links.peer_bandwidth()
         for i, reps in opt.fixed.items():
             for r in reps:
-                start = r.start if self.q is None else math.floor(r.start * self.scale + 1e-9)
-                end = r.end if self.q is None else math.ceil(r.end * self.scale - 1e-9)
+                start = r.start if self.q is None else math.floor(r.start * self.scale + ROUNDING_EPS)
+                end = r.end if self.q is None else math.ceil(r.end * self.scale - ROUNDING_EPS)
                 self.sched.replicas[i].append(Replica(r.node, start, end))
                 self.occupy(r.node, start, end, problem.dag.tasks[i].gpus)
 
@@ -90,7 +91,7 @@ class Builder:
         """Seconds to clock units, rounded up (exact seconds when there is no quantum)."""
         if self.q is None:
             return x
-        return np.ceil(np.asarray(x) * self.scale - 1e-9)
+        return np.ceil(np.asarray(x) * self.scale - ROUNDING_EPS)
 
     def runtimes(self, i: int, nodes: np.ndarray) -> np.ndarray:
         return self.up(self.p.runtimes(i, nodes))  # type: ignore[return-value]
