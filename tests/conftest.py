@@ -42,13 +42,19 @@ def run_cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
+PREFECT_STARTUP_TIMEOUT_S = 300  # Prefect's default, 30 s, is too short on a loaded 2-core machine
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect server for the whole session, flow heartbeats off."""
+    """One temporary Prefect server for the whole session, flow heartbeats off. The server is a
+    subprocess that migrates a fresh database before it answers; with the other test worker busy
+    that takes well over Prefect's default 30 s on two cores, so the harness waits longer."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with prefect_test_harness(server_startup_timeout=PREFECT_STARTUP_TIMEOUT_S), \
+            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
 

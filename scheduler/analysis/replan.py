@@ -33,7 +33,9 @@ from dataclasses import dataclass
 import networkx as nx
 
 from ..domain import Assignment, NodePool, Plan, Policy, Workload
-from ..engine.planner import PlanOptions, plan_problem
+from ..engine.options import Continuation, PlanOptions
+from ..engine.planner import plan_problem
+from ..domain.units import count
 from ..errors import ArgumentError
 from ..problem import Problem
 
@@ -102,14 +104,14 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
     if missing:
         raise ArgumentError(f"task(s) marked done have no assignment in the plan: {', '.join(sorted(missing))}",
                             argument="done")
-    opts = dataclasses.replace(options or PlanOptions(), release_s=now_s, keep=split.keep, finished=split.done,
-                               banned_nodes=failed, preferred=plan)
+    opts = dataclasses.replace(options or PlanOptions(), preferred=plan, continuation=Continuation(
+        release_s=now_s, keep=split.keep, finished=split.done, banned_nodes=failed))
     result = plan_problem(Problem(workload, pool, policy), opts)
     notes = list(result.messages or [])
     if split.implied_done:
         notes.append(f"taken as done because a done task depends on them: {', '.join(sorted(split.implied_done))}")
     if split.lost:
-        notes.append(f"{len(split.lost)} replica(s) lost on failed nodes: "
+        notes.append(f"{count(len(split.lost), 'replica')} lost on failed nodes: "
                      + ", ".join(f"{a.task}#{a.replica}@{a.node}" for a in split.lost[:10]))
     result.messages = notes or None
     return result

@@ -37,6 +37,7 @@ from ..domain import (
 )
 from ..domain.policy import effective_levels, rejections, required_replicas, spread_value
 from ..domain.rules import task_success
+from ..domain.units import count, plural
 
 TOLERANCE_S = 1e-3  # slack for rounding in plans written by other tools
 RELATIVE = 1e-9
@@ -144,7 +145,7 @@ def verify_plan(
         reps = by_task.get(tid, [])
         need = required_replicas(t, level)
         if len(reps) < need:
-            v.append(Violation("replicas", f"{len(reps)} replica(s), the rules require {need}", tid,
+            v.append(Violation("replicas", f"{count(len(reps), 'replica')}, the rules require {need}", tid,
                                numbers={"placed": len(reps), "required": need}))
         placed_on = [a.node for a in reps]
         if len(set(placed_on)) != len(placed_on):
@@ -154,7 +155,7 @@ def verify_plan(
         if level.spread_key != "node" and len(set(values)) != len(values):
             dup = sorted({x for x in values if values.count(x) > 1})
             v.append(Violation("spread", f"replicas share {level.spread_key} {', '.join(dup)}; level {level.name} "
-                               f"wants distinct {level.spread_key}s", tid))
+                               f"wants distinct {plural(level.spread_key)}", tid))
         if level.min_success is not None and reps:
             success = task_success(nodes[n].reputation for n in placed_on)
             if success < level.min_success - 1e-12:

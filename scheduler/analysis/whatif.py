@@ -57,6 +57,10 @@ class Scenario:
     deadline_s: float | None = None
     objective: str | None = None
 
+    @property
+    def changes_nothing(self) -> bool:
+        return self.describe() == "no change"
+
     def describe(self) -> str:
         parts = []
         parts += [f"drop node {n}" for n in self.drop_nodes]
@@ -248,6 +252,8 @@ def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: 
     base_problem = Problem(workload, pool, policy)
     if base is None:
         base = plan_problem(base_problem, options)
+    if scenario.changes_nothing:  # nothing to plan again: the changed case is the base, and nothing moves
+        return _result(scenario, base, base, base_problem, base_problem)
     w2, p2, pol2 = apply_scenario(workload, pool, policy, scenario)
     changed_problem = Problem(w2, p2, pol2)
     changes: dict[str, Any] = {}
@@ -258,7 +264,11 @@ def whatif(workload: Workload, pool: NodePool, policy: Policy | None, scenario: 
     if base.has_plan:
         changes["preferred"] = base
     opts2 = dataclasses.replace(options, **changes)
-    changed = plan_problem(changed_problem, opts2)
+    return _result(scenario, base, plan_problem(changed_problem, opts2), base_problem, changed_problem)
+
+
+def _result(scenario: Scenario, base: Plan, changed: Plan, base_problem: Problem,
+            changed_problem: Problem) -> WhatIfResult:
     moved, appeared, unplaceable = diff_plans(base, changed)
     return WhatIfResult(scenario=scenario, base=base, changed=changed,
                         base_metrics=plan_metrics(base_problem, base),

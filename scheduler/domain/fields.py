@@ -48,7 +48,7 @@ def _labels(value: Any) -> Any:
     return value
 
 
-Identifier = Annotated[str, BeforeValidator(_identifier), Field(min_length=1, max_length=256)]
+Identifier = Annotated[str, Field(min_length=1, max_length=256), BeforeValidator(_identifier)]
 Name = Annotated[str, Field(max_length=256)]
 Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
 NonNegFloat = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
@@ -56,8 +56,8 @@ PositiveFloat = Annotated[float, Field(gt=0, le=MAX_QUANTITY)]
 Speed = Annotated[float, Field(ge=1e-6, le=1e6)]
 Bandwidth = Annotated[float, Field(ge=1e-6, le=1e6)]
 Probability = Annotated[float, Field(ge=0, le=1)]
-GpuCount = Annotated[int, BeforeValidator(integral), Field(ge=0, le=1_000_000)]
-ReplicaCount = Annotated[int, BeforeValidator(integral), Field(ge=1, le=1000)]
+GpuCount = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(integral)]
+ReplicaCount = Annotated[int, Field(ge=1, le=1000), BeforeValidator(integral)]
 CountryCode = Annotated[str, Field(pattern=r"^([A-Z]{2})?$")]
 Labels = Annotated[dict[str, str], BeforeValidator(_labels)]
 

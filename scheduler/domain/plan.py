@@ -31,19 +31,25 @@ class Objective(str, Enum):
 
 
 class PlanModel(BaseModel):
-    """Base of the plan models: lenient on input (plans come from other tools too)."""
+    """Base of the plan models: extra fields are kept (plans come from other tools too), but the
+    contract's fields have their types: a start given as text or a replica given as true is an error."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+StrictFloat = Annotated[float, Field(strict=True)]
+StrictText = Annotated[str, Field(strict=True)]
 
 
 class Assignment(PlanModel):
     """One replica of one task on one node, in time."""
 
-    task: str
-    replica: Annotated[int, BeforeValidator(integral), Field(ge=0)] = 0
-    node: str
-    start_s: float
-    end_s: float
+    task: StrictText = Field(description="The task's id.")
+    replica: Annotated[int, Field(ge=0, strict=True), BeforeValidator(integral)] = Field(
+        0, description="Which replica of the task (0, 1, ...).")
+    node: StrictText = Field(description="The node's id.")
+    start_s: StrictFloat = Field(description="Start, seconds from the plan's start.")
+    end_s: StrictFloat = Field(description="End, seconds from the plan's start.")
 
 
 class Unplaceable(PlanModel):
@@ -58,24 +64,24 @@ class Unplaceable(PlanModel):
 class Plan(PlanModel):
     """The plan (contract: Plan). Fields after `unplaceable` are extensions."""
 
-    status: PlanStatus = PlanStatus.FEASIBLE
-    objective: Objective = Objective.MAKESPAN
-    makespan_s: float | None = None
-    cost_usd: float | None = None
-    success_probability: float | None = None
-    lower_bound_s: float | None = None
-    solve_time_s: float | None = None
-    assignments: list[Assignment] = Field(default_factory=list)
-    unplaceable: list[Unplaceable] | None = None
+    status: PlanStatus = Field(PlanStatus.FEASIBLE, description="optimal | feasible | infeasible | unknown.")
+    objective: Objective = Field(Objective.MAKESPAN, description="makespan | cost.")
+    makespan_s: StrictFloat | None = Field(None, description="The last end (or write delivery), seconds.")
+    cost_usd: StrictFloat | None = Field(None, description="Sum over replicas of runtime x GPUs x price, USD.")
+    success_probability: StrictFloat | None = Field(None, description="Probability that every task succeeds.")
+    lower_bound_s: StrictFloat | None = Field(None, description="No plan finishes sooner, seconds (proven).")
+    solve_time_s: StrictFloat | None = Field(None, description="Wall-clock seconds spent planning.")
+    assignments: list[Assignment] = Field(default_factory=list, description="One row per replica (per node of a gang).")
+    unplaceable: list[Unplaceable] | None = Field(None, description="When infeasible: the tasks and rules to blame.")
     # extensions
-    gap: float | None = None
-    cost_lower_bound_usd: float | None = None
-    deadline_s: float | None = None
-    success_target: float | None = None
-    engine: str | None = None
-    heuristic_makespan_s: float | None = None
-    heuristic_cost_usd: float | None = None
-    messages: list[str] | None = None
+    gap: StrictFloat | None = Field(None, description="(objective - bound) / objective.")
+    cost_lower_bound_usd: StrictFloat | None = Field(None, description="No plan within the deadline costs less, USD.")
+    deadline_s: StrictFloat | None = Field(None, description="The deadline the plan was asked to meet, seconds.")
+    success_target: StrictFloat | None = Field(None, description="The success probability it was asked to reach.")
+    engine: str | None = Field(None, description="What produced the plan: heuristic, cp-sat, base plan.")
+    heuristic_makespan_s: StrictFloat | None = Field(None, description="The heuristic's makespan, seconds.")
+    heuristic_cost_usd: StrictFloat | None = Field(None, description="The heuristic's cost, USD.")
+    messages: list[str] | None = Field(None, description="Notes for people.")
     _source: str = PrivateAttr(default="")
 
     @property

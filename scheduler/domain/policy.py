@@ -36,15 +36,15 @@ class Rule(str, Enum):
     NETWORK = "network"
 
 
-RULE_PHRASES: dict[Rule, str] = {
-    Rule.GPUS: "have too few GPUs",
-    Rule.GPU_MEMORY: "have too little GPU memory",
-    Rule.TEE: "lack a TEE",
-    Rule.ATTESTED: "are not attested",
-    Rule.REPUTATION: "below reputation {min_reputation:g}",
-    Rule.COUNTRY: "outside allowed countries",
-    Rule.REGION: "outside allowed regions",
-    Rule.NETWORK: "outside allowed networks",
+RULE_PHRASES: dict[Rule, tuple[str, str]] = {  # (said of one node, said of several)
+    Rule.GPUS: ("has too few GPUs", "have too few GPUs"),
+    Rule.GPU_MEMORY: ("has too little GPU memory", "have too little GPU memory"),
+    Rule.TEE: ("lacks a TEE", "lack a TEE"),
+    Rule.ATTESTED: ("is not attested", "are not attested"),
+    Rule.REPUTATION: ("below reputation {min_reputation:g}",) * 2,
+    Rule.COUNTRY: ("outside allowed countries",) * 2,
+    Rule.REGION: ("outside allowed regions",) * 2,
+    Rule.NETWORK: ("outside allowed networks",) * 2,
 }
 
 

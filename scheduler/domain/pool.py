@@ -30,21 +30,21 @@ from .fields import (
 class Node(StrictModel):
     """A rented machine with `gpus` GPU slots (contract: Node pool)."""
 
-    id: Identifier
-    network: Name = "unknown"
-    operator: Name | None = None
-    region: Name = ""
-    country: CountryCode = ""
-    gpu: Name = ""
-    gpus: GpuCount = 0
-    gpu_memory_gb: NonNegFloat = 0.0
-    speed: Speed = 1.0
-    price_per_gpu_hour: NonNegFloat = 0.0
-    tee: list[TeeKind] = Field(default_factory=list)
-    attested: bool = False
-    reputation: Probability = 0.5
-    bandwidth_gbps: Bandwidth = 1.0
-    labels: Labels = Field(default_factory=dict)
+    id: Identifier = Field(description="Unique id of the node.")
+    network: Name = Field("unknown", description="Marketplace the node is rented through.")
+    operator: Name | None = Field(None, description="Who controls the machine (default: the node's id).")
+    region: Name = Field("", description="Region, for bandwidth overrides and policy rules.")
+    country: CountryCode = Field("", description="ISO 3166-1 alpha-2 country code.")
+    gpu: Name = Field("", description="GPU model name (matches a task's duration_by_gpu).")
+    gpus: GpuCount = Field(0, description="GPU slots.")
+    gpu_memory_gb: NonNegFloat = Field(0.0, description="Memory per GPU, GB (10^9 bytes).")
+    speed: Speed = Field(1.0, description="Throughput relative to the reference GPU (> 0).")
+    price_per_gpu_hour: NonNegFloat = Field(0.0, description="USD per GPU-hour.")
+    tee: list[TeeKind] = Field(default_factory=list, description="Trusted execution environments: sgx, tdx, sev-snp, nvidia-cc.")
+    attested: bool = Field(False, description="Remote attestation verified.")
+    reputation: Probability = Field(0.5, description="Probability that a task placed here completes, in [0, 1].")
+    bandwidth_gbps: Bandwidth = Field(1.0, description="The node's network link, Gbit/s.")
+    labels: Labels = Field(default_factory=dict, description="Any string map.")
 
     @model_validator(mode="after")
     def _default_operator(self) -> Node:
@@ -60,9 +60,11 @@ class Node(StrictModel):
 class Link(StrictModel):
     """An override of the bandwidth between two nodes, or between two regions."""
 
-    nodes: Annotated[list[Identifier], Field(min_length=2, max_length=2)] | None = None
-    regions: Annotated[list[Name], Field(min_length=2, max_length=2)] | None = None
-    bandwidth_gbps: Bandwidth
+    nodes: Annotated[list[Identifier], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="Two node ids: the bandwidth between them.")
+    regions: Annotated[list[Name], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="Two regions (or one twice: inside it): the bandwidth between their nodes.")
+    bandwidth_gbps: Bandwidth = Field(description="Gbit/s.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Link:
@@ -74,9 +76,9 @@ class Link(StrictModel):
 class NodePool(FileModel):
     """The nodes a plan may use, and optional bandwidth overrides between them."""
 
-    nodes: Annotated[list[Node], Field(min_length=1)]
-    links: list[Link] = Field(default_factory=list)
-    labels: Labels = Field(default_factory=dict)
+    nodes: Annotated[list[Node], Field(min_length=1)] = Field(description="The machines.")
+    links: list[Link] = Field(default_factory=list, description="Bandwidth overrides between node or region pairs.")
+    labels: Labels = Field(default_factory=dict, description="Any string map.")
 
     @field_validator("nodes")
     @classmethod

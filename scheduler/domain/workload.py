@@ -34,23 +34,25 @@ def _dependency(value: Any) -> Any:
 class Dependency(StrictModel):
     """An edge of the DAG: the child needs `data_gb` of the parent's output."""
 
-    task: Identifier
-    data_gb: NonNegFloat = 0.0
+    task: Identifier = Field(description="The parent task's id.")
+    data_gb: NonNegFloat = Field(0.0, description="GB (10^9 bytes) of the parent's output this task reads.")
 
 
 class Task(StrictModel):
     """A step of the workload (contract: Workload)."""
 
-    id: Identifier
-    duration_s: Seconds
-    duration_by_gpu: dict[Name, Seconds] = Field(default_factory=dict)
-    gpus: GpuCount = 1
-    gpu_memory_gb: NonNegFloat = 0.0
-    sensitivity: Name | None = None
-    declassifies: bool = False
-    replicas: ReplicaCount = 1
-    depends_on: list[Annotated[Dependency, BeforeValidator(_dependency)]] = Field(default_factory=list)
-    labels: Labels = Field(default_factory=dict)
+    id: Identifier = Field(description="Unique id of the task.")
+    duration_s: Seconds = Field(description="Runtime on the reference GPU (speed 1.0), seconds (> 0).")
+    duration_by_gpu: dict[Name, Seconds] = Field(
+        default_factory=dict, description="Measured runtimes in seconds by node `gpu` model; they win over duration_s / speed.")
+    gpus: GpuCount = Field(1, description="GPUs held on one node while it runs (0: holds none).")
+    gpu_memory_gb: NonNegFloat = Field(0.0, description="Memory needed per GPU, GB.")
+    sensitivity: Name | None = Field(None, description="A level of the policy (default: the policy's default_level).")
+    declassifies: bool = Field(False, description="An anonymiser: its outputs may be released at the level's declassify_to.")
+    replicas: ReplicaCount = Field(1, description="Copies to run on distinct nodes.")
+    depends_on: list[Annotated[Dependency, BeforeValidator(_dependency)]] = Field(
+        default_factory=list, description="Parents: an id (no data) or {task, data_gb}.")
+    labels: Labels = Field(default_factory=dict, description="Any string map (e.g. image and command for exports).")
 
     @field_validator("depends_on", "duration_by_gpu", mode="before")
     @classmethod
@@ -73,9 +75,9 @@ class Task(StrictModel):
 class Workload(FileModel):
     """A DAG of tasks. The graph is checked for unknown parents and cycles."""
 
-    name: Name = ""
-    tasks: Annotated[list[Task], Field(min_length=1)]
-    labels: Labels = Field(default_factory=dict)
+    name: Name = Field("", description="Name of the workload.")
+    tasks: Annotated[list[Task], Field(min_length=1)] = Field(description="The steps; `depends_on` makes the DAG.")
+    labels: Labels = Field(default_factory=dict, description="Any string map.")
 
     @model_validator(mode="after")
     def _dag(self) -> Workload:

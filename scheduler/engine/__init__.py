@@ -11,8 +11,8 @@
 """
 
 from .engines import CpSatEngine, Engine, HeuristicEngine, engine_for
-from .options import EngineChoice, PlanOptions
+from .options import Continuation, EngineChoice, PlanOptions
 from .planner import plan, plan_problem
 
-__all__ = ["CpSatEngine", "Engine", "EngineChoice", "HeuristicEngine", "PlanOptions", "engine_for", "plan",
+__all__ = ["Continuation", "CpSatEngine", "Engine", "EngineChoice", "HeuristicEngine", "PlanOptions", "engine_for", "plan",
            "plan_problem"]

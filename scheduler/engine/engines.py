@@ -32,6 +32,7 @@ from .schedule import Schedule
 from .stages import deadline_reason
 
 CANDIDATES_PER_TASK = 12
+DETERMINISTIC_SHARE = 0.6  # of the time limit, as CP-SAT's deterministic budget (deterministic runs)
 
 
 @runtime_checkable
@@ -87,7 +88,7 @@ def _use_windows(run: PlanningRun, size: int) -> bool:
     keep the whole model, which knows kept replicas and preferred nodes)."""
     opts, g = run.options, run.givens
     return (size > opts.lns_above_literals and opts.success_target is None and not g.fixed and not g.finished
-            and g.preferred is None and opts.release_s == 0 and not opts.banned_nodes)
+            and g.preferred is None and g.release_s == 0 and not g.banned)
 
 
 def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) -> None:
@@ -96,9 +97,11 @@ def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) 
     opts = run.options
     better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
                             time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
-                            progress=opts.progress)
+                            progress=opts.progress, deterministic=opts.deterministic)
     run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
                      f"({stats.windows} windows, {stats.improved} improvements)")
+    if stats.wall_stopped:
+        run.notes.append("the time limit stopped the windows before their deterministic budget: a rerun may differ")
     if better is not run.warm:
         run.candidates.append(better)
         run.engine_used = "cp-sat"
@@ -110,7 +113,7 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     from .cpsat.solve import CpSettings, solve_cpsat
 
     problem, opts, g = run.problem, run.options, run.givens
-    data = build_data(problem, allowed, horizon_s=horizon_s(run), release_s=opts.release_s,
+    data = build_data(problem, allowed, horizon_s=horizon_s(run), release_s=g.release_s,
                       fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in g.fixed.items()},
                       finished=g.finished, success_target=opts.success_target,
                       replicas_at_least={i: len(nodes) for i, nodes in (g.preferred or {}).items()})
@@ -119,7 +122,8 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
         data.horizon = max(int(round(hint.makespan())), data.release + 1)
     settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s, success_target=opts.success_target,
                           time_limit_s=max(0.1, run.remaining()), workers=opts.workers, seed=opts.seed,
-                          preferred=g.preferred, progress=opts.progress)
+                          preferred=g.preferred, progress=opts.progress,
+                          deterministic_s=DETERMINISTIC_SHARE * opts.time_limit_s if opts.deterministic else None)
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
     run.solver = SolverOutcome(
@@ -149,7 +153,7 @@ def horizon_s(run: PlanningRun) -> float:
         return warm.makespan()
     if opts.deadline_s is not None:
         return opts.deadline_s
-    total = max(opts.release_s, max((r.end for reps in g.fixed.values() for r in reps), default=0.0))
+    total = max(g.release_s, max((r.end for reps in g.fixed.values() for r in reps), default=0.0))
     for i in range(problem.n_tasks):
         if i in g.finished or len(g.allowed[i]) == 0:
             continue

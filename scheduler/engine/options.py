@@ -39,6 +39,35 @@ class EngineChoice(str, Enum):
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """What an earlier run settled, for planning the rest of it (replanning).
+
+    Attributes
+    ----------
+    release_s : float
+        Nothing new starts before this.
+    keep : mapping of task id to assignments
+        Replicas that stay as they are.
+    finished : frozenset of task ids
+        Tasks that are done (their `keep` replicas are final; nothing is added).
+    banned_nodes : frozenset of node ids
+        Nodes that receive no new replica.
+    """
+
+    release_s: float = 0.0
+    keep: Mapping[str, tuple[Assignment, ...]] = field(default_factory=dict)
+    finished: frozenset[str] = frozenset()
+    banned_nodes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keep", {t: tuple(rows) for t, rows in self.keep.items()})  # a copy of its own
+        object.__setattr__(self, "finished", frozenset(self.finished))
+        object.__setattr__(self, "banned_nodes", frozenset(self.banned_nodes))
+        if not (self.release_s >= 0 and math.isfinite(self.release_s)):
+            raise ValueError("release_s must be a finite number of seconds >= 0")
+
+
+@dataclass(frozen=True)
 class PlanOptions:
     """How to plan (see `scheduler.engine.plan`).
 
@@ -57,14 +86,9 @@ class PlanOptions:
         (`scheduler.engine.engines.Engine`).
     seed, workers : int
         CP-SAT's random seed and threads (0 = up to 8, one per core).
-    release_s : float
-        Nothing new starts before this (replanning).
-    keep : mapping of task id to assignments
-        Replicas that stay as they are (replanning).
-    finished : frozenset of task ids
-        Tasks that are done (their `keep` replicas are final; nothing is added).
-    banned_nodes : frozenset of node ids
-        Nodes that receive no new replica.
+    continuation : Continuation
+        What an earlier run settled (replanning): release time, kept replicas, finished tasks,
+        banned nodes.
     preferred : Plan, optional
         A base plan whose nodes are kept where quality is equal (stable what-if diffs).
     progress : callable, optional
@@ -74,6 +98,11 @@ class PlanOptions:
     lns_above_literals : int
         Above this, CP-SAT improves the heuristic's plan window by window instead of solving
         the whole model (fresh plans only, no success target).
+    deterministic : bool
+        Same inputs and seed, same plan: CP-SAT runs on one thread within a budget of its own
+        deterministic time (a share of `time_limit_s`) instead of wall-clock seconds, and the
+        cost relaxation runs all its rounds. The time limit still bounds the run; when the
+        machine is too slow to spend the budget within it, the plan says so in its messages.
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -83,14 +112,12 @@ class PlanOptions:
     engine: EngineChoice | Any = EngineChoice.AUTO
     seed: int = 0
     workers: int = 0
-    release_s: float = 0.0
-    keep: Mapping[str, tuple[Assignment, ...]] = field(default_factory=dict)
-    finished: frozenset[str] = frozenset()
-    banned_nodes: frozenset[str] = frozenset()
+    continuation: Continuation = field(default_factory=Continuation)
     preferred: Plan | None = None
     progress: Callable[..., None] | None = field(default=None, compare=False)
     max_model_literals: int = MAX_MODEL_LITERALS
     lns_above_literals: int = LNS_ABOVE_LITERALS
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -102,9 +129,6 @@ class PlanOptions:
                 put("engine", EngineChoice(self.engine))
             except ValueError:
                 raise ValueError("engine must be auto, cpsat or heuristic, or an Engine") from None
-        put("keep", {t: tuple(rows) for t, rows in self.keep.items()})  # a copy of its own
-        put("finished", frozenset(self.finished))
-        put("banned_nodes", frozenset(self.banned_nodes))
         _check(self)
 
 
@@ -115,7 +139,5 @@ def _check(opts: PlanOptions) -> None:
         raise ValueError("success_target must be in [0.01, 1)")
     if not (opts.time_limit_s > 0 and math.isfinite(opts.time_limit_s)):
         raise ValueError("time_limit_s must be a positive number of seconds")
-    if not (opts.release_s >= 0 and math.isfinite(opts.release_s)):
-        raise ValueError("release_s must be a finite number of seconds >= 0")
     if opts.workers < 0:
         raise ValueError("workers must be >= 0")

@@ -39,18 +39,20 @@ class Givens:
     running_end: dict[int, float]
     preferred: dict[int, set[int]] | None
     banned: set[int]
+    release_s: float
 
     @classmethod
     def of(cls, problem: Problem, opts: PlanOptions) -> Givens:
         index = problem.nodes.index
-        banned_set = {index[n] for n in opts.banned_nodes if n in index}
+        c = opts.continuation
+        banned_set = {index[n] for n in c.banned_nodes if n in index}
         banned = np.array(sorted(banned_set), dtype=np.int64)
         allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
         if len(banned):
             allowed = [a[~np.isin(a, banned)] for a in allowed]
         fixed = {problem.dag.index[tid]: [Replica(index[a.node], a.start_s, a.end_s) for a in rows]
-                 for tid, rows in opts.keep.items()}
-        finished = {problem.dag.index[t] for t in opts.finished}
+                 for tid, rows in c.keep.items()}
+        finished = {problem.dag.index[t] for t in c.finished}
         preferred = None
         if opts.preferred is not None:
             preferred = {}
@@ -60,10 +62,10 @@ class Givens:
                     preferred.setdefault(i, set()).add(n)
         return cls(
             allowed=allowed, fixed=fixed, finished=finished,
-            finished_end={i: min((r.end for r in fixed.get(i, [])), default=opts.release_s) for i in finished},
+            finished_end={i: min((r.end for r in fixed.get(i, [])), default=c.release_s) for i in finished},
             kept_nodes={i: [r.node for r in reps] for i, reps in fixed.items() if i not in finished},
             running_end={i: min(r.end for r in reps) for i, reps in fixed.items() if i not in finished and reps},
-            preferred=preferred, banned=banned_set)
+            preferred=preferred, banned=banned_set, release_s=c.release_s)
 
     @property
     def kept_counts(self) -> dict[int, int]:
@@ -123,7 +125,7 @@ class PlanningRun:
         """The heuristic's settings for this call (the one translation from `PlanOptions`)."""
         o, g = self.options, self.givens
         settings = HeuristicSettings(
-            objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target, release_s=o.release_s,
+            objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target, release_s=g.release_s,
             fixed=g.fixed, finished=g.finished, banned=g.banned, candidates=None, preferred=g.preferred,
             # cost mode: the makespan-first run that sets the sub-deadlines also tries it
             lookahead=o.objective == Objective.COST and lookahead_pays(self.problem))

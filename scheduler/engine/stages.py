@@ -39,7 +39,7 @@ def check_statically(run: PlanningRun) -> list[InfeasibleReason]:
     reasons = problem.static_reasons(g.allowed, g.finished, g.kept_nodes)
     if not reasons and opts.success_target is not None:
         reasons = success_target_reasons(run, opts.success_target)
-    run.bounds = compute_bounds(problem, g.allowed, release_s=opts.release_s, finished_end_s=g.finished_end,
+    run.bounds = compute_bounds(problem, g.allowed, release_s=g.release_s, finished_end_s=g.finished_end,
                                 fixed_replicas=g.kept_counts, running_end_s=g.running_end)
     if not reasons and opts.deadline_s is not None and \
             run.bounds.makespan_s > opts.deadline_s + DEADLINE_TOLERANCE_S:
@@ -119,9 +119,9 @@ def _priced_warm_start(run: PlanningRun) -> None:
     """The deadline-aware cost bound, and the heuristic again with its price on congested nodes' time."""
     problem, opts, g = run.problem, run.options, run.givens
     run.deadline_cost = deadline_cost_bound(
-        problem, g.allowed, opts.deadline_s, release_s=opts.release_s, finished_end_s=g.finished_end,
+        problem, g.allowed, opts.deadline_s, release_s=g.release_s, finished_end_s=g.finished_end,
         fixed_replicas=g.kept_counts, running_end_s=g.running_end,
-        time_limit_s=min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
+        time_limit_s=math.inf if opts.deterministic else min(COST_BOUND_MAX_S, COST_BOUND_SHARE * opts.time_limit_s))
     if run.deadline_cost is not None and np.any(run.deadline_cost.congestion_usd_per_gpu_s > 0):
         priced = heuristic_schedule(problem, run.heuristic_settings(
             congestion_usd_per_gpu_s=run.deadline_cost.congestion_usd_per_gpu_s))

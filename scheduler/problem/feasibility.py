@@ -14,6 +14,7 @@ import numpy as np
 from ..domain import Level, Rule
 from ..domain.policy import RULE_PHRASES
 from ..domain.rules import meets
+from ..domain.units import count, plural
 from ..errors import InfeasibleReason
 
 if TYPE_CHECKING:
@@ -24,10 +25,10 @@ def rejection_counts_text(first_rule: dict[str, int], level: Level) -> str:
     """'41 lack a TEE, 12 outside allowed countries' from rule counts.
 
     >>> from scheduler.domain import Level
-    >>> rejection_counts_text({"tee": 41, "reputation": 2}, Level(name="x", min_reputation=0.95))
-    '41 lack a TEE, 2 below reputation 0.95'
+    >>> rejection_counts_text({"tee": 41, "attested": 1, "reputation": 2}, Level(name="x", min_reputation=0.95))
+    '41 lack a TEE, 1 is not attested, 2 below reputation 0.95'
     """
-    return ", ".join(f"{c} {RULE_PHRASES[Rule(r)].format(min_reputation=level.min_reputation)}"
+    return ", ".join(f"{c} {RULE_PHRASES[Rule(r)][c != 1].format(min_reputation=level.min_reputation)}"
                      for r, c in first_rule.items())
 
 
@@ -68,7 +69,8 @@ def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -
         if len(el.nodes):
             return InfeasibleReason(
                 rule="eligibility", tasks=[t.id], counts={"failed_node": len(el.nodes)},
-                message=f"{t.id}: all {len(el.nodes)} eligible nodes are excluded (failed or dropped)")
+                message=f"{t.id}: {'all ' if len(el.nodes) > 1 else ''}{count(len(el.nodes), 'eligible node')} "
+                        f"{'are' if len(el.nodes) > 1 else 'is'} excluded (failed or dropped)")
         return InfeasibleReason(
             rule="eligibility", tasks=[t.id], counts=dict(el.first_rule),
             message=f"0/{problem.n_nodes} nodes can run {t.id} (level {lv.name}): "
@@ -78,8 +80,9 @@ def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -
     if len(best) < need:
         return InfeasibleReason(
             rule="spread", tasks=[t.id], counts={"spread": len(best)},
-            message=f"{t.id} needs {need} replicas on distinct {lv.spread_key}s but its "
-                    f"{len(el.nodes)} eligible nodes have only {len(best)} distinct {lv.spread_key} value(s)")
+            message=f"{t.id} needs {count(need, 'replica')} on distinct {plural(lv.spread_key)} but its "
+                    f"{count(len(el.nodes), 'eligible node')} {'has' if len(el.nodes) == 1 else 'have'} only "
+                    f"{count(len(best), 'distinct ' + lv.spread_key)}")
     if lv.min_success is not None:
         reach = problem.success(i, [*stay, *best])
         if not meets(reach, lv.min_success):

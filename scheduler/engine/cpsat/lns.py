@@ -43,39 +43,61 @@ WINDOW_SECONDS = 2.0  # the most one window's solve may take
 class LnsStats:
     windows: int = 0
     improved: int = 0
+    wall_stopped: bool = False  # deterministic: the wall clock ran out before the deterministic budget
+
+
+class _Budget:
+    """Time left for the windows: wall-clock seconds, or (deterministic) the solver's own deterministic
+    seconds, bounded by the wall clock all the same."""
+
+    def __init__(self, seconds: float, deterministic: bool) -> None:
+        self.t0, self.seconds, self.deterministic = time.monotonic(), seconds, deterministic
+        self.spent_deterministic = 0.0
+        self.wall_stopped = False
+
+    def wall_left(self) -> float:
+        return self.seconds - (time.monotonic() - self.t0)
+
+    def left(self) -> float:
+        if self.deterministic:
+            if self.wall_left() <= 0.2:
+                self.wall_stopped = True
+                return 0.0
+            return self.seconds - self.spent_deterministic
+        return self.wall_left()
 
 
 def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *, objective: Objective,
             deadline_s: float | None, time_limit_s: float, seed: int = 0, workers: int = 0,
-            progress: Callable[[Progress], None] | None = None) -> tuple[Schedule, LnsStats]:
+            progress: Callable[[Progress], None] | None = None, deterministic: bool = False) \
+        -> tuple[Schedule, LnsStats]:
     """Improve a complete, valid `incumbent` by rolling windows until `time_limit_s` runs out
-    or a whole pass over the schedule improves nothing.
+    or a whole pass over the schedule improves nothing (`deterministic`: the windows' solver
+    time is counted in deterministic seconds, so a rerun takes the same steps).
 
     Returns the best schedule found (the incumbent itself when nothing better) and statistics.
     """
-    t0 = time.monotonic()
+    budget = _Budget(time_limit_s, deterministic)
     stats = LnsStats()
     best, best_key = incumbent, _key(problem, incumbent, objective, deadline_s)
-    n_rep = sum(problem.required)
-    q = clock_quantum(problem, allowed, max(incumbent.makespan(), 1e-9), n_rep)
+    q = clock_quantum(problem, allowed, max(incumbent.makespan(), 1e-9), sum(problem.required))
     tail_s = tails(problem, np.array([float(problem.runtimes(i, a).min()) if len(a) else 0.0
                                       for i, a in enumerate(allowed)]))
     literals = WINDOW_LITERALS
     sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
-
-    def remaining() -> float:
-        return time_limit_s - (time.monotonic() - t0)
-
-    while remaining() > 0.2:
+    while budget.left() > 0.2:
         improved_in_pass = False
         position = 0
-        while position < problem.n_tasks and remaining() > 0.2:
+        while position < problem.n_tasks and budget.left() > 0.2:
             order = _start_order(best)
             window = _window(order, position, sizes, literals)
             stats.windows += 1
-            candidate, solved_fully = _solve_window(problem, best, allowed, order[:position], window, q, tail_s,
-                                                    objective, deadline_s, min(WINDOW_SECONDS, remaining() - 0.1),
-                                                    seed + stats.windows, workers)
+            seconds = min(WINDOW_SECONDS, budget.left() - 0.1)
+            candidate, solved_fully, spent = _solve_window(
+                problem, best, allowed, order[:position], window, q, tail_s, objective, deadline_s,
+                seconds if not deterministic else min(seconds, budget.wall_left() - 0.1), seed + stats.windows,
+                workers, seconds if deterministic else None)
+            budget.spent_deterministic += spent
             literals = int(min(MAX_WINDOW_LITERALS, literals * 1.25)) if solved_fully else \
                 int(max(MIN_WINDOW_LITERALS, literals * 0.8))
             if candidate is not None:
@@ -85,10 +107,11 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
                     stats.improved += 1
                     improved_in_pass = True
                     if progress is not None:
-                        progress(Progress("lns", best_key[1], None, time.monotonic() - t0))
+                        progress(Progress("lns", best_key[1], None, time.monotonic() - budget.t0))
             position += max(1, len(window) // 2)
         if not improved_in_pass:
             break
+    stats.wall_stopped = budget.wall_stopped
     return best, stats
 
 
@@ -119,11 +142,12 @@ def _window(order: list[int], position: int, sizes: np.ndarray, literals: int) -
 
 def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], before: list[int], window: list[int],
                   q: float, tail_s: np.ndarray, objective: Objective, deadline_s: float | None, seconds: float,
-                  seed: int, workers: int) -> tuple[Schedule | None, bool]:
+                  seed: int, workers: int, deterministic_s: float | None) -> tuple[Schedule | None, bool, float]:
     """Re-place `window` with CP-SAT, then the tasks after it with the heuristic. Returns the
-    complete schedule (None when the window found nothing) and whether the solve was optimal."""
+    complete schedule (None when the window found nothing), whether the solve was optimal, and the
+    deterministic seconds it used."""
     if seconds <= 0.05:
-        return None, False
+        return None, False, 0.0
     in_window = set(window)
     cut_s = min(r.start for i in window for r in best.replicas[i])
     parents = {pp for i in window for pp, _ in problem.dag.parents[i]}
@@ -143,15 +167,16 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
         hint.replicas[i] = [Replica(r.node, s, s + data.units(r.end - r.start))
                             for r in best.replicas[i] for s in [math.ceil(r.start / q - ROUNDING_EPS)]]
     settings = CpSettings(objective=objective, deadline_s=deadline_s, time_limit_s=seconds, workers=workers,
-                          seed=seed, tiebreak=False)
+                          seed=seed, tiebreak=False, deterministic_s=deterministic_s)
     out = solve_cpsat(data, hint, settings)
+    spent = out.stats.get("deterministic_s", 0.0)
     if out.schedule is None:
-        return None, False
+        return None, False, spent
     placed = out.schedule.in_seconds(problem, q)
     keep = {i: list(best.replicas[i]) for i in before} | {i: placed.replicas[i] for i in window}
     opts = HeuristicSettings(objective=objective, deadline_s=deadline_s, fixed=keep, finished=set(keep))
     try:
         complete = heuristic_schedule(problem, opts)
     except Infeasible:
-        return None, out.status == SolveStatus.OPTIMAL
-    return complete, out.status == SolveStatus.OPTIMAL
+        return None, out.status == SolveStatus.OPTIMAL, spent
+    return complete, out.status == SolveStatus.OPTIMAL, spent

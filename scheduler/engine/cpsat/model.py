@@ -105,10 +105,16 @@ class PlacementModel:
         scale = data.quantum_s if makespan_first else 1.0 / COST_SCALE
         tiebreak = s.tiebreak and (bool(s.preferred) or (makespan_first and bool((data.problem.nodes.price > 0).any()))
                                    or not makespan_first)
-        solver = self._solver(budget * (TIEBREAK_SHARE if tiebreak else 1.0), stats["variables"])
+        share = TIEBREAK_SHARE if tiebreak else 1.0
+        det = s.deterministic_s
+        solver = self._solver(budget * share if det is None else budget, stats["variables"],
+                              None if det is None else det * share)
         status = solver.Solve(self.model, _Callback("objective", scale, self.t0, s.progress))
         stats["phase1_s"] = solver.WallTime()
-        out = CpOutcome(status=SolveStatus.of(status), schedule=None, stats=stats)
+        stats["deterministic_s"] = solver.deterministic_time
+        notes: list[str] = []
+        self._note_wall_stop(notes, solver, det * share if det is not None else None)
+        out = CpOutcome(status=SolveStatus.of(status), schedule=None, stats=stats, notes=notes)
         if status == cp_model.MODEL_INVALID:
             out.notes.append("the solver rejected the model: " + self.model.Validate()[:200])
             return out
@@ -117,12 +123,20 @@ class PlacementModel:
         self._bounds(out, solver.BestObjectiveBound(), makespan_first)
         out.schedule = self._extract(solver)
         remaining = s.time_limit_s - (time.monotonic() - self.t0)
-        if tiebreak and remaining > 0.05:
-            better = self._tiebreak(solver, makespan_first, remaining, stats)
+        if tiebreak and (remaining > 0.05 or det is not None):  # deterministic: the same phases every run
+            remaining = max(remaining, 0.05)
+            better = self._tiebreak(solver, makespan_first, remaining, stats, out.notes)
             if better is not None:
                 out.schedule = better
         stats["total_s"] = time.monotonic() - self.t0
         return out
+
+    @staticmethod
+    def _note_wall_stop(notes: list[str], solver: cp_model.CpSolver, deterministic_s: float | None) -> None:
+        if deterministic_s is not None and solver.deterministic_time < 0.99 * deterministic_s and \
+                solver.ResponseProto().status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            notes.append("the time limit stopped the solver before its deterministic budget (the machine is slow "
+                         "or loaded): a rerun may give a different plan; a longer --time-limit makes it repeatable")
 
     def _bounds(self, out: CpOutcome, bound: float, makespan_first: bool) -> None:
         data = self.data
@@ -133,7 +147,7 @@ class PlacementModel:
             out.cost_bound_usd = max(0.0, (bound - 0.5 * len(data.slots)) / COST_SCALE)
 
     def _tiebreak(self, first: cp_model.CpSolver, makespan_first: bool, seconds: float,
-                  stats: dict[str, float]) -> Schedule | None:
+                  stats: dict[str, float], notes: list[str]) -> Schedule | None:
         """The secondary objective (and the fewest moves) with the primary held at its best value."""
         model, v, s = self.model, self.variables, self.settings
         best_value = round(first.ObjectiveValue())
@@ -150,15 +164,23 @@ class PlacementModel:
         else:
             model.Minimize(secondary)
         _hint_from_solver(model, first)
-        solver = self._solver(seconds, stats["variables"])
+        det = None if s.deterministic_s is None else max(0.01, s.deterministic_s - stats["deterministic_s"])
+        solver = self._solver(seconds, stats["variables"], det)
         status = solver.Solve(model, _Callback("tie-break", 1.0, self.t0, None))
         stats["phase2_s"] = solver.WallTime()
+        stats["deterministic_s"] += solver.deterministic_time
+        if not notes:
+            self._note_wall_stop(notes, solver, det)
         return self._extract(solver) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
-    def _solver(self, seconds: float, n_variables: int = 0) -> cp_model.CpSolver:
+    def _solver(self, seconds: float, n_variables: int = 0, deterministic_s: float | None = None) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.01, seconds)
         solver.parameters.num_workers = self.settings.workers or default_workers()
+        if deterministic_s is not None:
+            # one thread within a deterministic budget: the same model and seed give the same answer
+            solver.parameters.num_workers = 1
+            solver.parameters.max_deterministic_time = max(0.01, deterministic_s)
         solver.parameters.random_seed = self.settings.seed
         if n_variables > LARGE_MODEL:
             # probing in presolve costs seconds per pass on large models and rarely pays here

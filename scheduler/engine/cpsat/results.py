@@ -54,6 +54,7 @@ class CpSettings:
     preferred: dict[int, set[int]] | None = None
     progress: Callable[[Progress], None] | None = None
     tiebreak: bool = True  # a second phase for the secondary objective
+    deterministic_s: float | None = None  # a budget of deterministic time (one thread): repeatable results
 
 
 @dataclass
