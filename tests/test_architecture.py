@@ -21,7 +21,7 @@ LAYERS = {
     "problem": {"domain"},
     "engine": {"domain", "problem"},
     "analysis": {"domain", "formats", "problem", "engine"},
-    "pictures": {"domain", "problem", "analysis"},
+    "pictures": {"domain", "formats", "problem", "analysis"},
     "generate": set(),
     "cli": {"domain", "formats", "problem", "engine", "analysis", "pictures", "generate"},
 }

@@ -154,7 +154,7 @@ def test_unreadable_and_binary(tmp_path: Path) -> None:
     assert "UTF-8" in err(load_workload, p).message
     d = tmp_path / "dir.yaml"
     d.mkdir()
-    assert "cannot read" in err(load_workload, d).message
+    assert "not a regular file (it is a directory)" in err(load_workload, d).message
 
 
 def test_parse_text_reads_json_and_yaml() -> None:

@@ -16,7 +16,7 @@ from scheduler.engine.planner import PlanOptions
 from scheduler.errors import InputError
 from scheduler.formats.loading import load_nodes, load_policy, load_workload
 from scheduler.generate import generate_layered, generate_pool
-from scheduler.pictures.plots import gantt
+from scheduler.pictures import gantt
 from scheduler.problem import Problem
 
 from .conftest import CASES, POLICIES, POLICY, POOL60, busiest_node, run_cli, write_yaml
@@ -95,5 +95,5 @@ def test_gantt_300_tasks_on_40_nodes(tmp_path: Path) -> None:
     gantt(p, Problem(wl, pool, pol), html)
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 50_000
     text = html.read_text()
-    assert text.startswith("<!doctype html>") and text.count("<rect") == len(p.assignments)
+    assert text.startswith("<!doctype html>") and text.count('class="bar"') == len(p.assignments)
     assert "<script" not in text and "http" not in text.split("<svg", 1)[1].split(">", 1)[1]

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -107,6 +108,8 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
     opts = dataclasses.replace(options or PlanOptions(), preferred=plan, continuation=Continuation(
         release_s=now_s, keep=split.keep, finished=split.done, banned_nodes=failed))
     result = plan_problem(Problem(workload, pool, policy), opts)
+    if result.has_plan:
+        _renumber(result, split)
     notes = list(result.messages or [])
     if split.implied_done:
         notes.append(f"taken as done because a done task depends on them: {', '.join(sorted(split.implied_done))}")
@@ -115,3 +118,20 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
                      + ", ".join(f"{a.task}#{a.replica}@{a.node}" for a in split.lost[:10]))
     result.messages = notes or None
     return result
+
+
+def _renumber(plan: Plan, split: ReplanInput) -> None:
+    """Replicas that stay keep their numbers and are marked ``replan: kept``; the others are marked
+    ``new`` and take the lowest numbers the kept ones leave (a lost replica's replacement takes its number)."""
+    kept = {(a.task, a.node): a.replica for rows in split.keep.values() for a in rows}
+    by_task: dict[str, list[Assignment]] = {}
+    for a in plan.assignments:
+        by_task.setdefault(a.task, []).append(a)
+    for task, rows in by_task.items():
+        taken = {kept[(task, a.node)] for a in rows if (task, a.node) in kept}
+        free = (k for k in itertools.count() if k not in taken)
+        for a in sorted(rows, key=lambda a: (a.start_s, a.node)):
+            if (task, a.node) in kept:
+                a.replica, a.replan = kept[(task, a.node)], "kept"  # type: ignore[attr-defined]
+            else:
+                a.replica, a.replan = next(free), "new"  # type: ignore[attr-defined]

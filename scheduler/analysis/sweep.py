@@ -28,7 +28,7 @@ from pydantic import Field
 from ..domain import NodePool, Objective, Plan, Policy, StrictModel, Workload
 from ..domain.fields import Probability
 from ..engine.planner import PlanOptions, plan_problem
-from ..errors import InputError
+from ..errors import ArgumentError, InputError
 from ..formats.documents import read_document
 from ..formats.loading import load_policy, validate
 from ..problem import Problem
@@ -89,17 +89,17 @@ def sweep_scenarios(spec: str, pool: NodePool) -> list[Scenario]:
     (every network) and price-scale:NETWORK.
 
     Raises:
-        ValueError: an unknown knob or a value that is not a positive number.
+        ArgumentError: an unknown knob or a value that is not a positive number.
     """
     knob, sep, values = spec.partition("=")
     if not sep or not values:
-        raise ValueError(f"a sweep is KNOB=V1,V2,...; got {spec!r}")
+        raise ArgumentError(f"a sweep is KNOB=V1,V2,...; got {spec!r}", argument="sweep")
     try:
         numbers = [float(v) for v in values.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"sweep values must be numbers: {values!r}") from None
+        raise ArgumentError(f"sweep values must be numbers: {values!r}", argument="sweep") from None
     if not numbers or any(not (x > 0 and math.isfinite(x)) for x in numbers):
-        raise ValueError("sweep values must be positive numbers")
+        raise ArgumentError("sweep values must be positive numbers", argument="sweep")
     base, _, arg = knob.partition(":")
     networks = sorted({n.network for n in pool.nodes})
     out = []
@@ -112,10 +112,10 @@ def sweep_scenarios(spec: str, pool: NodePool) -> list[Scenario]:
         elif base == "price-scale":
             nets = [arg] if arg else networks
             if arg and arg not in networks:
-                raise ValueError(f"no network {arg!r} in the pool")
+                raise ArgumentError(f"no network {arg!r} in the pool", argument="sweep")
             out.append(Scenario(name=name, price_scale={n: x for n in nets}))
         else:
-            raise ValueError(f"unknown sweep knob {knob!r}; knobs: {', '.join(KNOBS)}, price-scale:NETWORK")
+            raise ArgumentError(f"unknown sweep knob {knob!r}; knobs: {', '.join(KNOBS)}, price-scale:NETWORK", argument="sweep")
     return out
 
 
@@ -165,6 +165,7 @@ class ParetoPoint:
     makespan_s: float
     cost_usd: float
     status: str
+    cost_bound_usd: float | None = None  # no plan within the deadline costs less (proven)
 
 
 def _cost_plan(args: tuple[Problem, PlanOptions, float]) -> Plan:
@@ -204,9 +205,11 @@ def pareto_front(workload: Workload, pool: NodePool, policy: Policy | None, opti
                 plans.append(p)
                 if on_done:
                     on_done()
-    found = [ParetoPoint(d, p.makespan_s, p.cost_usd, p.status.value) for d, p in zip(deadlines, plans) if p.has_plan]
+    found = [ParetoPoint(d, p.makespan_s, p.cost_usd, p.status.value, p.cost_lower_bound_usd)
+             for d, p in zip(deadlines, plans) if p.has_plan]
     found += [ParetoPoint(fast.makespan_s, fast.makespan_s, fast.cost_usd, fast.status.value),
-              ParetoPoint(cheap.makespan_s, cheap.makespan_s, cheap.cost_usd, cheap.status.value)]
+              ParetoPoint(cheap.makespan_s, cheap.makespan_s, cheap.cost_usd, cheap.status.value,
+                          cheap.cost_lower_bound_usd)]
     found.sort(key=lambda x: (x.makespan_s, x.cost_usd))
     front: list[ParetoPoint] = []
     for pt in found:
@@ -222,5 +225,5 @@ def results_table(results: list[WhatIfResult]) -> list[dict[str, Any]]:
         rows.append({"scenario": r.scenario.name, "status": r.changed.status.value, "makespan_s": c.makespan_s,
                      "cost_usd": c.cost_usd, "success_probability": c.success_probability, "moved": len(r.moved),
                      "gb_moved": c.gb_moved, "gb_cross_border": c.gb_cross_border, "tee_nodes": c.tee_nodes,
-                     "unplaceable": [u["task"] for u in r.unplaceable]})
+                     "unplaceable": [u["task"] for u in r.unplaceable], "unplaceable_rows": r.unplaceable})
     return rows

@@ -127,6 +127,31 @@ def effective_levels(workload: Workload, policy: Policy) -> dict[str, LevelOrigi
     return out
 
 
+def declassification_notes(workload: Workload, policy: Policy, origins: dict[str, LevelOrigin]) -> list[str]:
+    """Notes for tasks marked ``declassifies: true`` that lower nothing (a user expects them to).
+
+    >>> from scheduler.domain import Policy, Workload
+    >>> pol = Policy(levels=[{"name": "open"}, {"name": "secret"}])
+    >>> wl = Workload(tasks=[{"id": "raw", "duration_s": 1, "sensitivity": "secret"},
+    ...                      {"id": "scrub", "duration_s": 1, "declassifies": True, "depends_on": ["raw"]}])
+    >>> declassification_notes(wl, pol, effective_levels(wl, pol))[0][:60]
+    'scrub declassifies, but level secret has no declassify_to: i'
+    """
+    notes = []
+    for t in workload.tasks:
+        o = origins[t.id]
+        if not t.declassifies or o.declassified:
+            continue
+        floor = policy.level(o.level).declassify_to
+        if floor is None:
+            notes.append(f"{t.id} declassifies, but level {o.level} has no declassify_to: its outputs stay {o.level} "
+                         f"(the policy decides what may be released)")
+        elif policy.rank[o.own] >= policy.rank[o.level]:
+            notes.append(f"{t.id} declassifies, but it declares level {o.own} itself, at or above its data's "
+                         f"{o.level}: its outputs stay {o.level}")
+    return notes
+
+
 def rejections(task: Task, level: Level, node: Node) -> list[Rejection]:
     """Every rule that forbids `task` (at effective `level`) on `node`; [] when eligible."""
     why: list[Rejection] = []

@@ -102,6 +102,9 @@ class NodePool(FileModel):
                         raise located(
                             f"unknown node {nid!r}{suggest(nid, ids)}", "links", i, "nodes", j
                         )
+                if link.nodes[0] == link.nodes[1]:
+                    raise located(f"names node {link.nodes[0]!r} twice; a node-pair link joins two nodes "
+                                  f"(a node's own link is its bandwidth_gbps)", "links", i, "nodes")
                 key = ("nodes", frozenset(link.nodes))
             else:
                 key = ("regions", frozenset(link.regions or ()))

@@ -97,7 +97,7 @@ def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) 
     opts = run.options
     better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
                             time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
-                            progress=opts.progress, deterministic=opts.deterministic)
+                            progress=opts.progress, deterministic=opts.deterministic, cancel=opts.cancel)
     run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
                      f"({stats.windows} windows, {stats.improved} improvements)")
     if stats.wall_stopped:
@@ -123,7 +123,8 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s, success_target=opts.success_target,
                           time_limit_s=max(0.1, run.remaining()), workers=opts.workers, seed=opts.seed,
                           preferred=g.preferred, progress=opts.progress,
-                          deterministic_s=DETERMINISTIC_SHARE * opts.time_limit_s if opts.deterministic else None)
+                          deterministic_s=DETERMINISTIC_SHARE * opts.time_limit_s if opts.deterministic else None,
+                          cancel=opts.cancel)
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
     run.solver = SolverOutcome(

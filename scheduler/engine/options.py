@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -98,6 +99,9 @@ class PlanOptions:
     lns_above_literals : int
         Above this, CP-SAT improves the heuristic's plan window by window instead of solving
         the whole model (fresh plans only, no success target).
+    cancel : threading.Event, optional
+        When set (e.g. on Ctrl-C), the run stops searching at once and returns the best valid
+        plan found so far (the heuristic's, at least, once it has one).
     deterministic : bool
         Same inputs and seed, same plan: CP-SAT runs on one thread within a budget of its own
         deterministic time (a share of `time_limit_s`) instead of wall-clock seconds, and the
@@ -118,6 +122,7 @@ class PlanOptions:
     max_model_literals: int = MAX_MODEL_LITERALS
     lns_above_literals: int = LNS_ABOVE_LITERALS
     deterministic: bool = False
+    cancel: threading.Event | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:

@@ -79,6 +79,8 @@ def plan_problem(problem: Problem, options: PlanOptions | None = None, **changes
     opts = dataclasses.replace(options or PlanOptions(), **changes) if changes else (options or PlanOptions())
     run = PlanningRun.start(problem, opts)
     for stage in (stages.check_statically, stages.warm_start, engine_for(opts.engine).improve):
+        if run.cancelled and stage is not stages.check_statically and run.warm is not None:
+            break  # stopped: the best plan so far
         reasons = stage(run)
         if reasons:
             return stages.no_plan(run, reasons, PlanStatus.INFEASIBLE)

@@ -109,6 +109,10 @@ class PlanningRun:
     def start(cls, problem: Problem, options: PlanOptions) -> PlanningRun:
         return cls(problem=problem, options=options, givens=Givens.of(problem, options))
 
+    @property
+    def cancelled(self) -> bool:
+        return self.options.cancel is not None and self.options.cancel.is_set()
+
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 

@@ -10,7 +10,9 @@ the document, for the loaders to turn into notes.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +52,35 @@ for _tag, _pattern, _first in _CORE:
 
 def _construct_int(loader: Any, node: yaml.ScalarNode) -> int:
     text = loader.construct_scalar(node)
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
-    return int(text)
+    try:
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text)
+    except ValueError:  # more digits than Python converts (4,300)
+        raise yaml.constructor.ConstructorError(None, None, f"an integer of {len(text)} digits is too long",
+                                                node.start_mark) from None
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict:
+    """A mapping, refusing a key given twice: the last would win silently (a TEE rule overridden
+    further down a level, unseen by a reviewer)."""
+    first: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {first[key]}, again at line {line})",
+                    key_node.start_mark)
+            first[key] = line
+        except TypeError:
+            continue  # an unhashable key: the constructor reports it
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
 
 
 def _construct_float(loader: Any, node: yaml.ScalarNode) -> float:
@@ -113,6 +139,7 @@ def _construct_bool(loader: Any, node: yaml.ScalarNode) -> bool:
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_Yaml12Loader.construct_mapping = _construct_mapping  # type: ignore[method-assign]
 
 
 # --- documents -------------------------------------------------------------------
@@ -131,18 +158,49 @@ def read(path: str | Path, what: str = "file") -> Document:
     """Parse a YAML or JSON file (see `read_document`), keeping its ambiguous scalars."""
     path = Path(path)
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"the {what} is {size} bytes; the limit is {MAX_FILE_BYTES}", file=name)
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read the {what}: {e.strerror or e}", file=name) from None
+    raw = read_bytes(path, what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", file=name) from None
     return _parse(text, name, json_first=path.suffix.lower() == ".json", what=what)
+
+
+def read_bytes(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file, at most `limit` of them.
+
+    A device (``/dev/zero``), a FIFO, a socket or a directory is refused before it is
+    opened for reading (a FIFO with no writer would block for ever, a device never ends),
+    and the read itself stops after `limit` bytes whatever the file claims its size is.
+
+    Raises
+    ------
+    InputError
+        Not a regular file, unreadable, or larger than `limit`.
+    """
+    name = str(path)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"the {what} is not a regular file (it is {_file_kind(st.st_mode)})", file=name)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the check
+                raise InputError(f"the {what} is not a regular file", file=name)
+            raw = f.read(limit + 1)
+    except OSError as e:
+        raise InputError(f"cannot read the {what}: {e.strerror or e}", file=name) from None
+    if len(raw) > limit:
+        raise InputError(f"the {what} is larger than {limit} bytes, the limit", file=name)
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def parse_text(text: str, name: str = "", *, json_first: bool = False, what: str = "file") -> Any:
@@ -156,11 +214,7 @@ def _parse(text: str, name: str, *, json_first: bool, what: str) -> Document:
     ambiguous: list[Ambiguous] = []
     try:
         if json_first:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", file=name) \
-                    from None
+            data = _parse_json(text, name)
         else:
             loader = _Yaml12Loader(text)
             try:
@@ -177,6 +231,41 @@ def _parse(text: str, name: str, *, json_first: bool, what: str) -> Document:
         raise InputError(f"the {what} holds no document (only comments or null)", file=name)
     _check_shape(data, name, budget=10_000 + 2 * len(text))
     return Document(data, name, ambiguous)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _parse_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", file=name) from None
+    except _DuplicateKey as e:
+        # JSON is YAML 1.2: the YAML reader finds both lines of the key
+        try:
+            _Yaml12Loader(text).get_single_data()
+        except yaml.YAMLError as y:
+            if "duplicate key" in str(y):
+                raise InputError(_yaml_message(y).replace("malformed YAML", "malformed JSON"), file=name) from None
+        except Exception:  # noqa: BLE001 - only a better message was sought
+            pass
+        raise InputError(f"malformed JSON: duplicate key {e.key!r} in one object", file=name) from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        what = "an integer of more than 4300 digits is too long" if "digits" in str(e) else str(e)
+        raise InputError(f"malformed JSON: {what}", file=name) from None
 
 
 def _yaml_message(e: yaml.YAMLError) -> str:

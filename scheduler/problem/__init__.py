@@ -20,7 +20,7 @@ import numpy as np
 
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
-from ..domain.policy import LevelOrigin, effective_levels, required_replicas
+from ..domain.policy import LevelOrigin, declassification_notes, effective_levels, required_replicas
 from ..domain.rules import log_task_success, task_success
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
@@ -75,6 +75,13 @@ class Problem:
         return state
 
     # --- sizes --------------------------------------------------------------------
+
+    @cached_property
+    def notes(self) -> list[str]:
+        """Notes for people about the inputs together: the files' own notes (e.g. ambiguous YAML) and
+        declassifying tasks that lower nothing."""
+        files = [*self.workload.notes, *self.pool.notes, *self.policy.notes]
+        return list(dict.fromkeys([*files, *declassification_notes(self.workload, self.policy, self.origins)]))
 
     @property
     def n_tasks(self) -> int:

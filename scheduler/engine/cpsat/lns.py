@@ -18,6 +18,7 @@ the result is valid and never worse than the incumbent.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,8 +70,8 @@ class _Budget:
 
 def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *, objective: Objective,
             deadline_s: float | None, time_limit_s: float, seed: int = 0, workers: int = 0,
-            progress: Callable[[Progress], None] | None = None, deterministic: bool = False) \
-        -> tuple[Schedule, LnsStats]:
+            progress: Callable[[Progress], None] | None = None, deterministic: bool = False,
+            cancel: threading.Event | None = None) -> tuple[Schedule, LnsStats]:
     """Improve a complete, valid `incumbent` by rolling windows until `time_limit_s` runs out
     or a whole pass over the schedule improves nothing (`deterministic`: the windows' solver
     time is counted in deterministic seconds, so a rerun takes the same steps).
@@ -85,10 +86,13 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
                                       for i, a in enumerate(allowed)]))
     literals = WINDOW_LITERALS
     sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
-    while budget.left() > 0.2:
+    def going() -> bool:
+        return budget.left() > 0.2 and not (cancel is not None and cancel.is_set())
+
+    while going():
         improved_in_pass = False
         position = 0
-        while position < problem.n_tasks and budget.left() > 0.2:
+        while position < problem.n_tasks and going():
             order = _start_order(best)
             window = _window(order, position, sizes, literals)
             stats.windows += 1
@@ -96,7 +100,7 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
             candidate, solved_fully, spent = _solve_window(
                 problem, best, allowed, order[:position], window, q, tail_s, objective, deadline_s,
                 seconds if not deterministic else min(seconds, budget.wall_left() - 0.1), seed + stats.windows,
-                workers, seconds if deterministic else None)
+                workers, seconds if deterministic else None, cancel)
             budget.spent_deterministic += spent
             literals = int(min(MAX_WINDOW_LITERALS, literals * 1.25)) if solved_fully else \
                 int(max(MIN_WINDOW_LITERALS, literals * 0.8))
@@ -142,7 +146,8 @@ def _window(order: list[int], position: int, sizes: np.ndarray, literals: int) -
 
 def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], before: list[int], window: list[int],
                   q: float, tail_s: np.ndarray, objective: Objective, deadline_s: float | None, seconds: float,
-                  seed: int, workers: int, deterministic_s: float | None) -> tuple[Schedule | None, bool, float]:
+                  seed: int, workers: int, deterministic_s: float | None,
+                  cancel: threading.Event | None) -> tuple[Schedule | None, bool, float]:
     """Re-place `window` with CP-SAT, then the tasks after it with the heuristic. Returns the
     complete schedule (None when the window found nothing), whether the solve was optimal, and the
     deterministic seconds it used."""
@@ -167,7 +172,7 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
         hint.replicas[i] = [Replica(r.node, s, s + data.units(r.end - r.start))
                             for r in best.replicas[i] for s in [math.ceil(r.start / q - ROUNDING_EPS)]]
     settings = CpSettings(objective=objective, deadline_s=deadline_s, time_limit_s=seconds, workers=workers,
-                          seed=seed, tiebreak=False, deterministic_s=deterministic_s)
+                          seed=seed, tiebreak=False, deterministic_s=deterministic_s, cancel=cancel)
     out = solve_cpsat(data, hint, settings)
     spent = out.stats.get("deterministic_s", 0.0)
     if out.schedule is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 
 import numpy as np
@@ -109,7 +110,7 @@ class PlacementModel:
         det = s.deterministic_s
         solver = self._solver(budget * share if det is None else budget, stats["variables"],
                               None if det is None else det * share)
-        status = solver.Solve(self.model, _Callback("objective", scale, self.t0, s.progress))
+        status = self._run(solver, _Callback("objective", scale, self.t0, s.progress))
         stats["phase1_s"] = solver.WallTime()
         stats["deterministic_s"] = solver.deterministic_time
         notes: list[str] = []
@@ -166,12 +167,33 @@ class PlacementModel:
         _hint_from_solver(model, first)
         det = None if s.deterministic_s is None else max(0.01, s.deterministic_s - stats["deterministic_s"])
         solver = self._solver(seconds, stats["variables"], det)
-        status = solver.Solve(model, _Callback("tie-break", 1.0, self.t0, None))
+        status = self._run(solver, _Callback("tie-break", 1.0, self.t0, None))
         stats["phase2_s"] = solver.WallTime()
         stats["deterministic_s"] += solver.deterministic_time
         if not notes:
             self._note_wall_stop(notes, solver, det)
         return self._extract(solver) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+    def _run(self, solver: cp_model.CpSolver, callback: _Callback) -> int:
+        """Solve; when `settings.cancel` is set meanwhile, stop at once (the best solution so far stays)."""
+        cancel = self.settings.cancel
+        if cancel is None:
+            return solver.Solve(self.model, callback)
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(0.05):
+                if cancel.is_set():
+                    solver.StopSearch()
+                    return
+
+        watcher = threading.Thread(target=watch, name="cp-sat-cancel", daemon=True)
+        watcher.start()
+        try:
+            return solver.Solve(self.model, callback)
+        finally:
+            finished.set()
+            watcher.join()
 
     def _solver(self, seconds: float, n_variables: int = 0, deterministic_s: float | None = None) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
@@ -182,6 +204,7 @@ class PlacementModel:
             solver.parameters.num_workers = 1
             solver.parameters.max_deterministic_time = max(0.01, deterministic_s)
         solver.parameters.random_seed = self.settings.seed
+        solver.parameters.catch_sigint_signal = False  # Ctrl-C belongs to the caller (`settings.cancel`)
         if n_variables > LARGE_MODEL:
             # probing in presolve costs seconds per pass on large models and rarely pays here
             solver.parameters.cp_model_probing_level = 0

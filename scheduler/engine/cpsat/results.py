@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -55,6 +56,7 @@ class CpSettings:
     progress: Callable[[Progress], None] | None = None
     tiebreak: bool = True  # a second phase for the secondary objective
     deterministic_s: float | None = None  # a budget of deterministic time (one thread): repeatable results
+    cancel: threading.Event | None = None  # set: stop the search now, keep the best solution so far
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""One module per verb of the `scheduler` command; `scheduler.cli.app` assembles them."""
