@@ -30,6 +30,11 @@ EXAMPLES = ROOT / "examples"
 POLICIES = ROOT / "policies"
 
 
+def examples(n: int) -> int:
+    """Hypothesis examples for a property: `n` in CI, times SCHEDULER_EXAMPLES_SCALE for a longer hunt."""
+    return max(1, int(n * float(os.environ.get("SCHEDULER_EXAMPLES_SCALE", "1"))))
+
+
 def write_yaml(path: Path, doc: object) -> Path:
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path

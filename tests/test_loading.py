@@ -200,3 +200,45 @@ def test_wfformat_flat_schema(tmp_path: Path) -> None:
     p.write_text(json.dumps(doc))
     wl = load_workload(p)
     assert wl.by_id["b"].depends_on[0].data_gb == 2.0 and wl.by_id["b"].duration_s > 0
+
+
+# --- hostile files (issue 16) ------------------------------------------------------
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("levels:\n  - name: secret\n    tee: [tdx]\n    attested: true\n    tee: []\n    attested: false\n")
+    e = err(load_policy, p)
+    assert "duplicate key 'tee'" in e.message and "line 3" in e.message and "line 5" in e.message
+    j = tmp_path / "p.json"
+    j.write_text('{"levels": [{"name": "secret",\n "tee": ["tdx"],\n "tee": []}]}')
+    e = err(load_policy, j)
+    assert "duplicate key 'tee'" in e.message and "line 2" in e.message and "line 3" in e.message
+
+
+def test_devices_fifos_and_directories_are_refused_before_reading(tmp_path: Path) -> None:
+    import os
+
+    zero = tmp_path / "zero.yaml"
+    zero.symlink_to("/dev/zero")
+    assert "not a regular file (it is a character device)" in err(load_workload, zero).message
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert "not a regular file (it is a FIFO)" in err(load_workload, fifo).message  # would block for ever if opened
+
+
+def test_integers_beyond_4300_digits_name_the_file(tmp_path: Path) -> None:
+    y = tmp_path / "n.yaml"
+    y.write_text("nodes:\n  - {id: a, gpus: " + "9" * 5000 + "}\n")
+    e = err(load_nodes, y)
+    assert e.file == str(y) and "line 2" in e.message and "too long" in e.message
+    j = tmp_path / "n.json"
+    j.write_text('{"nodes": [{"id": "a", "gpus": ' + "9" * 5000 + "}]}")
+    assert "too long" in err(load_nodes, j).message
+
+
+def test_a_link_naming_one_node_twice(tmp_path: Path) -> None:
+    p = tmp_path / "n.yaml"
+    p.write_text("nodes:\n  - {id: a}\nlinks:\n  - {nodes: [a, a], bandwidth_gbps: 5}\n")
+    e = err(load_nodes, p)
+    assert e.field == "links[0].nodes" and "twice" in e.message

@@ -130,3 +130,19 @@ def test_vectorised_eligibility_agrees_with_reference(nodes: list[dict], level: 
     firsts = [rejections(w.tasks[0], pol.levels[0], n)[0].rule.value for n in pool.nodes
               if rejections(w.tasks[0], pol.levels[0], n)]
     assert p.eligibility(0).first_rule == {r: firsts.count(r) for r in set(firsts)}
+
+
+def test_declassification_that_lowers_nothing_is_noted() -> None:
+    from scheduler.domain.policy import declassification_notes
+
+    pol = Policy.model_validate({"levels": [{"name": "open"}, {"name": "secret", "declassify_to": "open"},
+                                            {"name": "sealed"}]})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "raw", "duration_s": 1, "sensitivity": "sealed"},
+        {"id": "a", "duration_s": 1, "declassifies": True, "depends_on": ["raw"]},  # sealed has no declassify_to
+        {"id": "s", "duration_s": 1, "sensitivity": "secret"},
+        {"id": "b", "duration_s": 1, "declassifies": True, "sensitivity": "secret", "depends_on": ["s"]},
+        {"id": "c", "duration_s": 1, "declassifies": True, "depends_on": ["s"]},  # lowers secret to open: no note
+    ]})
+    notes = declassification_notes(wl, pol, effective_levels(wl, pol))
+    assert len(notes) == 2 and notes[0].startswith("a declassifies") and notes[1].startswith("b declassifies")

@@ -112,6 +112,48 @@ def test_refuses_a_node_below_the_level() -> None:
     assert ran == []  # refused before any data moved
 
 
+@pytest.fixture(scope="module")
+def good_plan():
+    from scheduler import plan
+
+    return plan(WL, NODES, POLICY, engine="heuristic")
+
+
+@pytest.mark.parametrize("tamper", ["one replica of restricted", "two replicas on one node", "a task missing",
+                                    "another workload"])
+def test_the_whole_plan_is_checked_before_the_first_step(good_plan, tamper: str) -> None:
+    from prefect import flow, task
+    from prefect_placement import PlacementRefused, run_plan
+
+    ran = []
+
+    @task
+    def step(inputs: dict) -> int:
+        ran.append(1)
+        return 1
+
+    rows = [a.model_copy() for a in good_plan.assignments]
+    ingest = [a for a in rows if a.task == "ingest"]
+    if tamper == "one replica of restricted":
+        rows.remove(ingest[1])
+    elif tamper == "two replicas on one node":
+        ingest[1].node = ingest[0].node
+    elif tamper == "a task missing":
+        rows = [a for a in rows if a.task != "eval"]
+    else:
+        for a in rows:
+            a.task = {"ingest": "load"}.get(a.task, a.task)
+    bad = good_plan.model_copy(update={"assignments": rows})
+
+    @flow
+    def pipeline():
+        return run_plan(bad, {t.id: step for t in WL.tasks}, workload=WL, nodes=NODES, policy=POLICY)
+
+    with pytest.raises(PlacementRefused, match="nothing was run"):
+        pipeline()
+    assert ran == []  # refused before any step ran or any data moved
+
+
 def test_plain_retries_are_not_replans() -> None:
     from prefect import flow, task
     from prefect_placement import plan_placement, run_plan

@@ -180,3 +180,82 @@ def _replan_bound_args(wl, pool, pol, old, now: float, done: set[str]) -> dict:
     return {"release_s": now, "fixed_replicas": {i: len(r) for i, r in fixed.items()},
             "finished_end_s": {i: min(a.end_s for a in fixed[i]) for i in finished},
             "running_end_s": {i: min(a.end_s for a in rows) for i, rows in fixed.items() if i not in finished}}
+
+
+# --- a tampered history is refused, never blessed (issue 16) ------------------------------
+
+from hypothesis import HealthCheck as _HC  # noqa: E402
+
+from scheduler.errors import InputError  # noqa: E402
+
+from .conftest import examples  # noqa: E402
+from .contract_check import violations as independent_violations  # noqa: E402
+from .test_verify import mutate_plan  # noqa: E402
+
+
+def _tampered(old, change) -> object:
+    doc = old.to_json_dict()
+    change(doc["assignments"])
+    from scheduler.domain import Plan
+
+    return Plan.model_validate(doc)
+
+
+@pytest.mark.parametrize("what", ["plain node", "before zero", "end before start", "one node twice", "precedence",
+                                  "unknown node", "unknown task"])
+def test_replan_refuses_a_tampered_history(base, what: str) -> None:
+    wl, pool, pol, old = base
+    plain = next(n.id for n in pool.nodes if not n.tee)
+    ingest = [a for a in old.assignments if a.task == "ingest"]
+    scrub = [a for a in old.assignments if a.task == "pii-scrub"]
+
+    def change(rows):
+        k = old.assignments.index(ingest[0])
+        if what == "plain node":
+            rows[k]["node"] = plain
+        elif what == "before zero":
+            rows[k]["start_s"] = -100.0
+        elif what == "end before start":
+            rows[k]["end_s"] = rows[k]["start_s"] - 1
+        elif what == "one node twice":
+            rows[old.assignments.index(ingest[1])]["node"] = ingest[0].node
+        elif what == "precedence":
+            for a in scrub:
+                j = old.assignments.index(a)
+                rows[j]["start_s"], rows[j]["end_s"] = 0.0, a.end_s - a.start_s
+        elif what == "unknown node":
+            rows[k]["node"] = "nowhere"
+        else:
+            rows[k]["task"] = "nothing"
+
+    now = max(a.end_s for a in scrub) + 1
+    with pytest.raises(InputError) as e:
+        replan(wl, pool, pol, _tampered(old, change), now_s=now, done={"pii-scrub"}, options=PlanOptions(time_limit_s=1))
+    assert e.value.field.startswith("assignments")
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[_HC.too_slow, _HC.data_too_large])
+@given(inst=instances(), data=st.data())
+def test_replan_of_any_mutated_plan_refuses_or_is_valid(inst, data) -> None:
+    from scheduler.domain import Plan
+
+    wl, pool, pol, objective = inst
+    p = plan(wl, pool, pol, objective=objective, engine="heuristic")
+    assume(p.has_plan)
+    mutated = Plan.model_validate(mutate_plan(p.to_json_dict(), [n.id for n in pool.nodes], data.draw))
+    now = data.draw(st.floats(0, max(p.makespan_s, 1.0)))
+    done = {t for t, rows in mutated.by_task().items() if rows and all(a.end_s <= now for a in rows)
+            and data.draw(st.booleans())}
+    try:
+        new = replan(wl, pool, pol, mutated, now_s=now, done=done, options=PlanOptions(time_limit_s=0.3,
+                                                                                       engine="heuristic"))
+    except InputError:
+        return
+    except Exception as e:  # noqa: BLE001
+        from scheduler.errors import ArgumentError
+
+        assert isinstance(e, ArgumentError), e  # e.g. a done task with no row left
+        return
+    if new.has_plan:
+        assert verify_plan(wl, pool, pol, new, now_s=now).ok
+        assert not independent_violations(wl.model_dump(), pool.model_dump(), pol.model_dump(), new.to_json_dict())

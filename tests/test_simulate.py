@@ -80,3 +80,20 @@ def test_simulate_cli(tmp_path) -> None:
     t = run_cli("simulate", "--plan", f, "--workload", wl, "--nodes", POOL60, "--policy", POLICY, "--runs", "200",
                 "--plot", png)
     assert t.returncode == 0 and png.stat().st_size > 1000 and "completion" in t.stdout
+
+
+def test_retry_overhead_is_what_retries_cost_never_negative() -> None:
+    """Failed runs stop early and cost less than the plan; that is no negative 'overhead' (issue 15)."""
+    wl = Workload.model_validate({"tasks": [{"id": "a", "duration_s": 100, "gpus": 1},
+                                            {"id": "b", "duration_s": 100, "gpus": 1, "depends_on": ["a"]}]})
+    pool = NodePool.model_validate({"nodes": [{"id": f"n{k}", "gpus": 1, "price_per_gpu_hour": 3.6,
+                                               "reputation": 0.6} for k in range(3)]})
+    p = plan(wl, pool, time_limit_s=1)
+    prob = Problem(wl, pool)
+    for retries in (0, 1, 3):
+        r = simulate(prob, p, runs=500, seed=7, max_retries=retries, outages={"n1": 50.0}).to_dict()
+        assert r["retry_cost_overhead"] >= 0.0
+        if retries == 0:
+            assert r["retry_cost_overhead"] == 0.0
+        else:
+            assert r["retry_cost_overhead"] > 0.0  # retries happened and cost something

@@ -177,3 +177,98 @@ def test_empty_plan_lists_every_task(inst) -> None:
     p = Plan(status=PlanStatus.INFEASIBLE, assignments=[])
     report = verify_plan(*inst[:3], p)
     assert {v.task for v in report.violations if v.rule == "replicas"} == {t.id for t in wl.tasks}
+
+
+# --- tolerances never admit a capacity excess (issue 16) -------------------------------
+
+
+def test_many_short_replicas_on_one_node_are_a_capacity_excess() -> None:
+    wl = Workload.model_validate({"tasks": [{"id": f"t{k}", "duration_s": 0.0019, "gpus": 8} for k in range(10)]})
+    pool = NodePool.model_validate({"nodes": [{"id": "n", "gpus": 8}]})
+    plan = Plan(assignments=[{"task": f"t{k}", "node": "n", "start_s": 0.0, "end_s": 0.0019} for k in range(10)])
+    assert "capacity" in {v.rule for v in verify_plan(wl, pool, None, plan).violations}
+
+
+def test_a_two_millisecond_overlap_of_long_replicas_is_caught_and_touching_is_not() -> None:
+    wl = Workload.model_validate({"tasks": [{"id": "a", "duration_s": 1000, "gpus": 8},
+                                            {"id": "b", "duration_s": 1000, "gpus": 8}]})
+    pool = NodePool.model_validate({"nodes": [{"id": "n", "gpus": 8}]})
+    overlap = Plan(assignments=[{"task": "a", "node": "n", "start_s": 0.0, "end_s": 1000.0},
+                                {"task": "b", "node": "n", "start_s": 999.998, "end_s": 1999.998}])
+    assert "capacity" in {v.rule for v in verify_plan(wl, pool, None, overlap).violations}
+    touching = Plan(assignments=[{"task": "a", "node": "n", "start_s": 0.0, "end_s": 1000.0},
+                                 {"task": "b", "node": "n", "start_s": 1000.0, "end_s": 2000.0}])
+    assert verify_plan(wl, pool, None, touching).ok
+
+
+@pytest.mark.parametrize("row", [{"start_s": "0.0"}, {"replica": True}, {"replica": "1"}, {"end_s": None}])
+def test_wrong_types_in_a_plan_file_are_input_errors(tmp_path, row: dict) -> None:
+    import json
+
+    from scheduler.errors import InputError
+    from scheduler.formats import load_plan
+
+    doc = {"status": "feasible", "assignments": [{"task": "a", "replica": 0, "node": "n", "start_s": 0.0,
+                                                  "end_s": 1.0, **row}]}
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as e:
+        load_plan(f)
+    assert e.value.file == str(f) and e.value.field.startswith("assignments[0].")
+
+
+# --- any mutated plan: verify agrees with an independent reading (issue 16) -------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from .conftest import examples, instances  # noqa: E402
+from .contract_check import violations as independent_violations  # noqa: E402
+
+
+def mutate_plan(doc: dict, nodes: list[str], draw) -> dict:
+    """One to three random edits of a plan document: times, nodes, replica numbers, rows."""
+    doc = copy.deepcopy(doc)
+    rows = doc["assignments"]
+    for _ in range(draw(st.integers(1, 3))):
+        if not rows:
+            break
+        k = draw(st.integers(0, len(rows) - 1))
+        op = draw(st.sampled_from(["shift", "shrink", "node", "replica", "drop", "duplicate", "swap_start"]))
+        a = rows[k]
+        if op == "shift":
+            d = draw(st.sampled_from([-100.0, -1.0, -0.001, 0.001, 1.0, 50.0]))
+            a["start_s"] += d
+            a["end_s"] += d
+        elif op == "shrink":
+            a["end_s"] -= draw(st.sampled_from([0.001, 1.0, 10.0]))
+        elif op == "node":
+            a["node"] = draw(st.sampled_from(nodes))
+        elif op == "replica":
+            a["replica"] = draw(st.integers(0, 3))
+        elif op == "drop":
+            rows.pop(k)
+        elif op == "duplicate":
+            rows.append(dict(a, replica=a["replica"] + draw(st.integers(0, 1))))
+        else:
+            other = rows[draw(st.integers(0, len(rows) - 1))]
+            a["start_s"], other["start_s"] = other["start_s"], a["start_s"]
+    return doc
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(inst=instances(), data=st.data())
+def test_verify_never_passes_a_plan_the_independent_reading_rejects(inst, data) -> None:
+    from scheduler import plan as make_plan
+
+    wl, pool, pol, objective = inst
+    p = make_plan(wl, pool, pol, objective=objective, engine="heuristic")
+    if not p.has_plan:
+        return
+    docs = (wl.model_dump(), pool.model_dump(), pol.model_dump())
+    assert not independent_violations(*docs, p.to_json_dict())  # the engine's own plans are valid
+    mutated = mutate_plan(p.to_json_dict(), [n.id for n in pool.nodes], data.draw)
+    report = verify_plan(wl, pool, pol, Plan.model_validate(mutated))
+    if report.ok:
+        assert not independent_violations(*docs, mutated), mutated

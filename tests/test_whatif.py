@@ -14,7 +14,7 @@ from scheduler.engine.planner import PlanOptions
 from scheduler.errors import ArgumentError
 from scheduler.formats.loading import load_nodes, load_policy, load_workload
 
-from .conftest import CASES, POLICY, POOL60, busiest_node, instances, run_cli
+from .conftest import CASES, EXAMPLES, POLICIES, POLICY, POOL60, busiest_node, instances, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,49 @@ def test_a_change_that_only_helps_never_gives_a_worse_plan(inst, bandwidth_scale
     assert primary(result.changed)[0] <= primary(base)[0] * (1 + 1e-9) + 1e-6
     if bandwidth_scale == 1.0 and not scenario.drop_nodes:
         assert not result.moved  # nothing changed: nothing moves
+
+
+# --- a diff that repeats (issue 15) -----------------------------------------------------
+
+
+def test_no_change_moves_nothing_and_plans_once() -> None:
+    wl, pool, pol = load_workload(EXAMPLES / "llm-finetune.yaml"), load_nodes(EXAMPLES / "pool-60.yaml"), \
+        load_policy(POLICIES / "default.yaml")
+    r = whatif(wl, pool, pol, Scenario(), options=PlanOptions(time_limit_s=2))
+    assert r.moved == [] and r.changed is r.base
+
+
+def test_a_deterministic_whatif_repeats_under_load() -> None:
+    """Same inputs and seed: the same base and changed plans, byte for byte, also with the other core busy."""
+    import multiprocessing as mp
+
+    wl, pool, pol = load_workload(EXAMPLES / "llm-finetune.yaml"), load_nodes(EXAMPLES / "pool-60.yaml"), \
+        load_policy(POLICIES / "default.yaml")
+    scenario = Scenario(drop_networks=["akash"], bandwidth_scale=0.5)
+    opts = PlanOptions(time_limit_s=8, deterministic=True)
+    quiet = whatif(wl, pool, pol, scenario, options=opts)
+    hogs = [mp.Process(target=_burn, daemon=True) for _ in range(2)]
+    for h in hogs:
+        h.start()
+    try:
+        loaded = whatif(wl, pool, pol, scenario, options=opts)
+    finally:
+        for h in hogs:
+            h.terminate()
+    for a, b in ((quiet.base, loaded.base), (quiet.changed, loaded.changed)):
+        assert [x.model_dump() for x in a.assignments] == [x.model_dump() for x in b.assignments]
+        assert (a.makespan_s, a.cost_usd) == (b.makespan_s, b.cost_usd)
+    assert [m.to_dict() for m in quiet.moved] == [m.to_dict() for m in loaded.moved]
+
+
+def _burn() -> None:
+    while True:
+        pass
+
+
+def test_readme_whatif_example_is_feasible() -> None:
+    p = run_cli("whatif", "--workload", EXAMPLES / "llm-finetune.yaml", "--nodes", EXAMPLES / "pool-60.yaml",
+                "--policy", POLICIES / "default.yaml", "--drop-network", "akash", "--bandwidth-scale", "0.5",
+                "--time-limit", "6")
+    assert p.returncode == 0, p.stderr
+    assert "~ " in p.stdout or "+ " in p.stdout

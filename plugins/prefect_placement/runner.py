@@ -31,8 +31,11 @@ import networkx as nx
 from prefect import Task, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
+from prefect.logging import get_run_logger
+from prefect.states import Failed, State
 
 from scheduler.analysis.replan import replan
+from scheduler.analysis.verify import verify_plan
 from scheduler.domain import Assignment, NodePool, Plan, Policy, Workload
 from scheduler.domain.policy import rejections
 from scheduler.engine.planner import PlanOptions
@@ -105,8 +108,9 @@ def _accepts_placement(step: Task) -> bool:
 
 
 @task(name="node-outage")
-def _lost(node: str) -> None:
-    raise NodeLost(node, f"injected outage: node {node} is gone")
+def _lost(node: str) -> State:
+    # a failed state rather than a raised exception: an injected outage is news, not a traceback
+    return Failed(message=f"injected outage: node {node} is gone", data=NodeLost(node, f"injected outage: node {node} is gone"))
 
 
 class LocalBackend:
@@ -223,6 +227,7 @@ def run_plan(
     if missing:
         raise ValueError(f"no step for task(s): {', '.join(missing)}")
     backend = backend or LocalBackend()
+    _refuse_invalid(plan, workload, nodes, policy)
     problem = Problem(workload, nodes, policy)
     tasks = {tid: _as_task(step, tid) for tid, step in steps.items()}
     generations = [sorted(g, key=problem.dag.index.__getitem__) for g in nx.topological_generations(workload.graph)]
@@ -285,11 +290,19 @@ def run_plan(
             if result.replans >= max_replans:
                 raise PlacementFailed(current)
             now = max(a.start_s for items in submitted.values() for a, _, _ in items)
+            logger = _logger()
+            for n in sorted(lost_now):
+                logger.warning("node %s lost; replanning the unfinished part of the DAG", n)
+            previous = current
             current = replan(workload, nodes, policy, current, now_s=now, done=set(result.results),
                              failed_nodes=result.lost_nodes,
                              options=PlanOptions(time_limit_s=replan_time_limit_s))
             if not current.has_plan:
                 raise PlacementFailed(current)
+            _refuse_invalid(current, workload, nodes, policy, failed=result.lost_nodes, now_s=now)
+            moved = _moved_tasks(previous, current)
+            logger.info("node %s lost, replanned: %d task(s) moved (%s)", ", ".join(sorted(lost_now)) or "-",
+                        len(moved), ", ".join(moved[:8]) + (" ..." if len(moved) > 8 else ""))
             result.replans += 1
             result.replanned_at_s.append(now)
             publish_plan(current, problem, key=f"{artifact_key}-replan-{result.replans}",
@@ -299,6 +312,30 @@ def run_plan(
         pos += 1
     result.plan = current
     return result
+
+
+def _refuse_invalid(plan: Plan, workload: Workload, nodes: NodePool, policy: Policy | None,
+                    failed: set[str] | None = None, now_s: float | None = None) -> None:
+    """The whole plan is checked against the workload before the first step runs: a plan that misses a
+    task, puts two replicas on one node, has too few replicas for a level, or is for another workload
+    is refused with one message, before any data moves."""
+    report = verify_plan(workload, nodes, policy, plan, failed_nodes=sorted(failed or ()), now_s=now_s)
+    if not report.ok:
+        shown = "; ".join(f"{v.rule}: {v.task or ''} {v.message}".strip() for v in report.violations[:5])
+        more = f" (and {len(report.violations) - 5} more)" if len(report.violations) > 5 else ""
+        raise PlacementRefused(f"the plan breaks the rules, nothing was run: {shown}{more}")
+
+
+def _moved_tasks(old: Plan, new: Plan) -> list[str]:
+    before = {t: sorted(a.node for a in rows) for t, rows in old.by_task().items()}
+    return [t for t, rows in new.by_task().items() if sorted(a.node for a in rows) != before.get(t)]
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - outside a run context
+        return log
 
 
 def _differs(a: Any, b: Any) -> bool:

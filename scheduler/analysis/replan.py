@@ -37,7 +37,9 @@ from ..domain import Assignment, NodePool, Plan, Policy, Workload
 from ..engine.options import Continuation, PlanOptions
 from ..engine.planner import plan_problem
 from ..domain.units import count
-from ..errors import ArgumentError
+from ..domain.fields import suggest
+from ..errors import ArgumentError, InputError
+from .verify import verify_plan
 from ..problem import Problem
 
 
@@ -100,7 +102,9 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
         raise ArgumentError(f"unknown failed node(s): {', '.join(sorted(unknown))}", argument="failed_nodes")
     if now_s < 0:
         raise ArgumentError("now must be >= 0", argument="now_s")
+    _check_rows(workload, pool, plan)
     split = split_plan(workload, plan, now_s=now_s, done=done, failed_nodes=failed)
+    _check_kept(workload, pool, policy, plan, split)
     missing = [t for t in split.done if t not in split.keep]
     if missing:
         raise ArgumentError(f"task(s) marked done have no assignment in the plan: {', '.join(sorted(missing))}",
@@ -118,6 +122,39 @@ def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan
                      + ", ".join(f"{a.task}#{a.replica}@{a.node}" for a in split.lost[:10]))
     result.messages = notes or None
     return result
+
+
+# rules about a whole plan that a partial history (what ran until now) need not meet yet
+_WHOLE_PLAN_RULES = {"replicas", "min_success", "reported_totals", "bound", "deadline", "success_target"}
+
+
+def _check_rows(workload: Workload, pool: NodePool, plan: Plan) -> None:
+    """Every row names a task of the workload and a node of the pool."""
+    for k, a in enumerate(plan.assignments):
+        if a.task not in workload.by_id:
+            raise InputError(f"unknown task {a.task!r}{suggest(a.task, set(workload.by_id))}", file=plan.source,
+                             field=f"assignments[{k}].task")
+        if a.node not in pool.by_id:
+            raise InputError(f"unknown node {a.node!r}{suggest(a.node, set(pool.by_id))}", file=plan.source,
+                             field=f"assignments[{k}].node")
+
+
+def _check_kept(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan, split: ReplanInput) -> None:
+    """What replanning keeps (done and running work) must itself keep every rule it can already be judged
+    by: eligibility, times, distinct nodes and spread, precedence among what ran, capacity. A history
+    that breaks one is refused rather than carried forward into a plan that looks valid."""
+    rows = [a for reps in split.keep.values() for a in reps]
+    report = verify_plan(workload, pool, policy, Plan(status=plan.status, assignments=rows))
+    index = {(a.task, a.replica, a.node): k for k, a in enumerate(plan.assignments)}
+    for v in report.violations:
+        # a running task may still get replicas; a done one is complete, so its replica rules apply
+        if v.rule in _WHOLE_PLAN_RULES and not (v.task in split.done and v.rule in ("replicas", "min_success")):
+            continue
+        k = index.get((v.task, v.replica, v.node)) if v.replica is not None else next(
+            (index[key] for key in index if key[0] == v.task and (v.node is None or key[2] == v.node)), None)
+        where = f"assignments[{k}]" if k is not None else "assignments"
+        raise InputError(f"{v.rule}: {v.message} (replanning keeps this {'done' if v.task in split.done else 'running'}"
+                         f" work as it ran, so it must keep the rules)", file=plan.source, field=where)
 
 
 def _renumber(plan: Plan, split: ReplanInput) -> None:

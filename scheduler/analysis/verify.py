@@ -39,8 +39,7 @@ from ..domain.policy import effective_levels, rejections, required_replicas, spr
 from ..domain.rules import task_success
 from ..domain.units import count, plural
 
-TOLERANCE_S = 1e-3  # slack for rounding in plans written by other tools
-RELATIVE = 1e-9
+RELATIVE = 1e-9  # rounding allowed in a comparison, relative to the numbers compared
 
 
 @dataclass
@@ -90,7 +89,9 @@ def _runtime_s(task: Task, node: Node) -> float:
 
 
 def _slack(x: float) -> float:
-    return TOLERANCE_S + RELATIVE * abs(x)
+    """Rounding allowed when comparing with `x`: relative to it (a nanosecond per second), never a fixed
+    amount that a short replica or a small overlap could hide in."""
+    return RELATIVE * max(1.0, abs(x))
 
 
 def verify_plan(
@@ -167,13 +168,13 @@ def verify_plan(
             for r in rejections(t, level, node):
                 v.append(Violation(f"eligibility:{r.rule.value}", f"{r.detail} (level {level.name})", tid, a.replica,
                                    a.node))
-            if a.node in banned and (now_s is None or a.start_s > now_s + TOLERANCE_S):
+            if a.node in banned and (now_s is None or a.start_s > now_s + _slack(now_s)):
                 v.append(Violation("failed_node", "placed on a node that has failed", tid, a.replica, a.node))
             run = _runtime_s(t, node)
             if not (math.isfinite(a.start_s) and math.isfinite(a.end_s)):
                 v.append(Violation("time", "start_s and end_s must be finite numbers", tid, a.replica, a.node))
                 continue
-            if a.start_s < -TOLERANCE_S:
+            if a.start_s < -_slack(0.0):
                 v.append(Violation("start", f"starts at {a.start_s:g} s, before 0", tid, a.replica, a.node,
                                    {"start_s": a.start_s}))
             if a.end_s - a.start_s < run - _slack(run):
@@ -199,24 +200,7 @@ def verify_plan(
                         {"start_s": a.start_s, "arrival_s": arrival, "data_gb": dep.data_gb}))
 
     # capacity: GPUs held on each node never exceed its slots
-    events: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
-    for tid, reps in by_task.items():
-        g = tasks[tid].gpus
-        if g == 0:
-            continue
-        for a in reps:
-            if a.end_s - a.start_s > 2 * TOLERANCE_S:
-                events[a.node].append((a.start_s + TOLERANCE_S, g, tid))
-                events[a.node].append((a.end_s - TOLERANCE_S, -g, tid))
-    for nid, evs in events.items():
-        evs.sort(key=lambda e: (e[0], e[1]))
-        used = 0
-        for time, delta, tid in evs:
-            used += delta
-            if used > nodes[nid].gpus:
-                v.append(Violation("capacity", f"{used} GPUs in use at {time:.3f} s, the node has {nodes[nid].gpus}",
-                                   tid, node=nid, numbers={"time_s": time, "used": used, "gpus": nodes[nid].gpus}))
-                break
+    v.extend(_capacity(by_task, tasks, nodes))
 
     rows = [a for reps in by_task.values() for a in reps]
     makespan = max((a.end_s for a in rows), default=0.0)
@@ -235,6 +219,43 @@ def verify_plan(
                            numbers={"makespan_s": makespan, "deadline_s": deadline_s}))
     return VerifyReport(violations=v, makespan_s=makespan, cost_usd=cost, success_probability=success,
                         assignments=len(plan.assignments))
+
+
+def _capacity(by_task: dict[str, list[Assignment]], tasks: dict[str, Task], nodes: dict[str, Node]) -> list[Violation]:
+    """GPUs in use on each node at every instant, counting each replica over [start, end). A replica that
+    ends at (or, by rounding, within a nanosecond per second of) another's start frees its GPUs first;
+    nothing else is forgiven, so no overlap, however short, and no replica, however short, is missed."""
+    out: list[Violation] = []
+    events: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
+    for tid, reps in by_task.items():
+        g = tasks[tid].gpus
+        if g == 0:
+            continue
+        for a in reps:
+            if a.end_s > a.start_s:
+                events[a.node].append((a.start_s, g, tid))
+                events[a.node].append((a.end_s, -g, tid))
+    for nid, evs in events.items():
+        evs.sort(key=lambda e: e[0])
+        used, k = 0, 0
+        while k < len(evs):
+            # the events at one instant (within rounding): ends first, then starts
+            j = k
+            while j + 1 < len(evs) and evs[j + 1][0] - evs[k][0] <= _slack(evs[k][0]):
+                j += 1
+            group = sorted(evs[k:j + 1], key=lambda e: e[1])
+            for time, delta, tid in group:
+                used += delta
+                if used > nodes[nid].gpus:
+                    out.append(Violation("capacity", f"{used} GPUs in use at {time:.6f} s, the node has "
+                                         f"{nodes[nid].gpus}", tid, node=nid,
+                                         numbers={"time_s": time, "used": used, "gpus": nodes[nid].gpus}))
+                    break
+            else:
+                k = j + 1
+                continue
+            break
+    return out
 
 
 def _check_reported(plan: Plan, makespan: float, cost: float, success: float, v: list[Violation]) -> None:

@@ -160,6 +160,11 @@ def check_output(path: Path | None, flag: str, inputs: list[Path]) -> None:
     directory, a missing or read-only directory, an over-long name."""
     if path is None:
         return
+    name_max = os.pathconf(Path(path).parent if Path(path).parent.is_dir() else ".", "PC_NAME_MAX") \
+        if hasattr(os, "pathconf") else 255
+    if len(Path(path).name.encode()) > name_max - 16:  # the temporary file's name adds a few characters
+        raise typer.BadParameter(f"the file name is longer than this file system allows ({name_max})",
+                                 param_hint=f"'{flag}'")
     target = Path(os.path.realpath(path))
     for p in inputs:
         if os.path.realpath(p) == str(target):
@@ -171,10 +176,6 @@ def check_output(path: Path | None, flag: str, inputs: list[Path]) -> None:
         raise typer.BadParameter(f"directory {parent} does not exist", param_hint=f"'{flag}'")
     if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise typer.BadParameter(f"{path} cannot be written (permission denied)", param_hint=f"'{flag}'")
-    name_max = os.pathconf(parent, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
-    if len(target.name.encode()) > name_max - 16:  # the temporary file's name adds a few characters
-        raise typer.BadParameter(f"the file name is longer than this file system allows ({name_max})",
-                                 param_hint=f"'{flag}'")
 
 
 def emit_json(doc: Any, output: Path | None = None) -> None:

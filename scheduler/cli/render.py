@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -33,8 +34,10 @@ def level_style(problem: Problem | None, level: str) -> str:
     return LEVEL_STYLE[min(3, round(3 * rank / top))]
 
 
-def _id_column(t: Table, name: str) -> None:
-    t.add_column(name, no_wrap=True, overflow="fold", min_width=len(name))
+def _id_column(t: Table, name: str, values: Sequence[str] = ()) -> None:
+    """A column of ids: as wide as its longest id, so that, when the table must shrink to the terminal,
+    the other columns give way (they fold) and an id is never cut."""
+    t.add_column(name, no_wrap=True, min_width=max([len(name), *(len(v) for v in values)]))
 
 
 def plan_summary(plan: Plan) -> Table:
@@ -63,15 +66,15 @@ def plan_summary(plan: Plan) -> Table:
 
 def plan_table(plan: Plan, problem: Problem | None, marks: dict[tuple[str, int], str] | None = None) -> Table:
     """Every row of the plan by start; `marks` adds a column (e.g. kept / new after a replan)."""
-    t = Table(header_style="bold")
-    _id_column(t, "task")
-    t.add_column("level", no_wrap=True)
-    t.add_column("replica", justify="right")
-    _id_column(t, "node")
-    t.add_column("start", justify="right", no_wrap=True)
-    t.add_column("end", justify="right", no_wrap=True)
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD)
+    _id_column(t, "task", [a.task for a in plan.assignments])
+    t.add_column("level", overflow="fold")
+    t.add_column("replica", justify="right", overflow="fold")
+    _id_column(t, "node", [a.node for a in plan.assignments])
+    t.add_column("start", justify="right", overflow="fold")
+    t.add_column("end", justify="right", overflow="fold")
     if marks is not None:
-        t.add_column("", no_wrap=True)
+        t.add_column("", overflow="fold")
     order = {tid: k for k, tid in enumerate(problem.dag.ids)} if problem else {}
     for a in sorted(plan.assignments, key=lambda a: (a.start_s, order.get(a.task, 0), a.replica)):
         level = problem.origins[a.task].level if problem and a.task in problem.origins else ""
@@ -86,8 +89,8 @@ def plan_table(plan: Plan, problem: Problem | None, marks: dict[tuple[str, int],
 
 def unplaceable_table(plan: Plan) -> Table:
     t = Table(header_style="bold red")
-    _id_column(t, "task")
-    t.add_column("rule", no_wrap=True)
+    _id_column(t, "task", [u.task for u in plan.unplaceable or []])
+    t.add_column("rule", overflow="fold")
     t.add_column("nodes turned away")
     for u in plan.unplaceable or []:
         t.add_row(u.task, u.rule or "", ", ".join(f"{k}: {v}" for k, v in u.reasons.items()))
@@ -120,10 +123,10 @@ def print_verify(console: Console, report: VerifyReport) -> None:
                            f"{report.success_probability:.6f})", style="green"))
         return
     t = Table(header_style="bold red", title=count(len(report.violations), "violation"))
-    t.add_column("rule", no_wrap=True)
-    _id_column(t, "task")
-    t.add_column("replica")
-    _id_column(t, "node")
+    t.add_column("rule", overflow="fold")
+    _id_column(t, "task", [v.task or "" for v in report.violations])
+    t.add_column("replica", overflow="fold")
+    _id_column(t, "node", [v.node or "" for v in report.violations])
     t.add_column("what")
     for v in report.violations:
         t.add_row(v.rule, v.task or "", "" if v.replica is None else str(v.replica), v.node or "", v.message)
@@ -144,14 +147,14 @@ def print_explanation(console: Console, e: Explanation, problem: Problem, show_a
     if e.min_success is not None:
         rules += f", success >= {e.min_success:g}"
     head.add_row("replicas", rules)
-    t = Table(header_style="bold")
-    _id_column(t, "node")
-    t.add_column("verdict", no_wrap=True)
-    t.add_column("rules that turn it away")
-    t.add_column("runtime", justify="right", no_wrap=True)
-    t.add_column("cost", justify="right", no_wrap=True)
-    t.add_column("reputation", justify="right")
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD)
     shown = e.verdicts if show_all or len(e.verdicts) <= 200 else e.verdicts[:200]
+    _id_column(t, "node", [v.node for v in shown])
+    t.add_column("verdict", overflow="fold")
+    t.add_column("rules that turn it away")
+    t.add_column("runtime", justify="right", overflow="fold")
+    t.add_column("cost", justify="right", overflow="fold")
+    t.add_column("reputation", justify="right", overflow="fold")
     for v in shown:
         t.add_row(v.node, Text("ok", style="green") if v.eligible else Text("no", style="red"),
                   "; ".join(f"{r.rule.value}: {r.detail}" for r in v.rejections), hms(v.runtime_s),
@@ -209,20 +212,24 @@ def diff_lines(result: WhatIfResult) -> list[tuple[str, str]]:
 
 
 def scenarios_table(base: Plan, rows: Sequence[dict[str, Any]], title: str) -> Table:
-    t = Table(header_style="bold", title=title)
-    _id_column(t, "scenario")
-    t.add_column("status", no_wrap=True)
+    t = Table(header_style="bold", title=title, box=box.SIMPLE_HEAD)
+    _id_column(t, "scenario", [r["scenario"] for r in rows])
+    t.add_column("status", overflow="fold")
     for col in ("makespan", "cost", "success", "moved", "GB moved", "GB across borders", "TEE nodes"):
-        t.add_column(col, justify="right", no_wrap=True)
+        t.add_column(col, justify="right", overflow="fold")
     t.add_column("why not")
     t.add_row("(base)", base.status.value, hms(base.makespan_s), format_usd(base.cost_usd),
               _probability(base.success_probability), "", "", "", "", "")
     for r in rows:
-        why = "; ".join(dict.fromkeys(u.get("message") or u["task"] for u in r["unplaceable_rows"]))[:200]
+        why = _shorten("; ".join(dict.fromkeys(u.get("message") or u["task"] for u in r["unplaceable_rows"])), 240)
         t.add_row(r["scenario"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")), hms(r["makespan_s"]),
                   format_usd(r["cost_usd"]), _probability(r["success_probability"]), str(r["moved"]),
                   _number(r["gb_moved"]), _number(r["gb_cross_border"]), str(r["tee_nodes"]), why)
     return t
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _probability(x: float | None) -> str:
