@@ -32,6 +32,7 @@ from .schedule import Schedule
 from .stages import deadline_reason
 
 CANDIDATES_PER_TASK = 12
+MIN_SOLVE_S = 0.3  # time left below which CP-SAT is not started
 DETERMINISTIC_SHARE = 0.6  # of the time limit, as CP-SAT's deterministic budget (deterministic runs)
 
 
@@ -62,6 +63,9 @@ class CpSatEngine:
 
     def improve(self, run: PlanningRun) -> list[InfeasibleReason]:
         problem, opts = run.problem, run.options
+        if run.out_of_time(MIN_SOLVE_S):
+            run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
+            return []
         allowed = run.givens.allowed
         size = sum(len(allowed[i]) * max(1, problem.required[i]) for i in range(problem.n_tasks))
         narrowed = self.narrow and size > opts.max_model_literals
@@ -97,7 +101,8 @@ def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) 
     opts = run.options
     better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
                             time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
-                            progress=opts.progress, deterministic=opts.deterministic, cancel=opts.cancel)
+                            progress=opts.progress, deterministic=opts.deterministic, cancel=opts.cancel,
+                            completion_s=run.heuristic_s)
     run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
                      f"({stats.windows} windows, {stats.improved} improvements)")
     if stats.wall_stopped:

@@ -103,6 +103,7 @@ class PlanningRun:
     candidates: list[Schedule] = field(default_factory=list)  # valid schedules that meet the deadline
     solver: SolverOutcome = field(default_factory=SolverOutcome)
     engine_used: str = "heuristic"
+    heuristic_s: float = 0.0  # how long the first heuristic run took (what completing a window costs)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -119,6 +120,11 @@ class PlanningRun:
     def remaining(self) -> float:
         return self.options.time_limit_s - self.elapsed()
 
+    def out_of_time(self, reserve_s: float = 0.0) -> bool:
+        """Whether the time limit leaves less than `reserve_s` (never, for a deterministic run: its
+        steps must not depend on the machine's speed)."""
+        return not self.options.deterministic and self.remaining() < reserve_s
+
     def meets_deadline(self, s: Schedule) -> bool:
         return self.options.deadline_s is None or s.makespan() <= self.options.deadline_s + DEADLINE_TOLERANCE_S
 
@@ -132,7 +138,8 @@ class PlanningRun:
             objective=o.objective, deadline_s=o.deadline_s, success_target=o.success_target, release_s=g.release_s,
             fixed=g.fixed, finished=g.finished, banned=g.banned, candidates=None, preferred=g.preferred,
             # cost mode: the makespan-first run that sets the sub-deadlines also tries it
-            lookahead=o.objective == Objective.COST and lookahead_pays(self.problem))
+            lookahead=o.objective == Objective.COST and lookahead_pays(self.problem),
+            stop_at=None if o.deterministic else self.started + o.time_limit_s)
         return dataclasses.replace(settings, **changes) if changes else settings
 
 

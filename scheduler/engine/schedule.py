@@ -83,12 +83,15 @@ def to_plan(
         return Plan(status=status, objective=objective, makespan_s=None, cost_usd=None, success_probability=None,
                     lower_bound_s=lower_bound_s, solve_time_s=round(solve_time_s, 3), assignments=[],
                     unplaceable=unplaceable or [], **extra)
-    rows = []
+    keyed = []
     for i, reps in enumerate(schedule.replicas):
         for k, r in enumerate(sorted(reps, key=lambda r: (r.start, r.node))):
-            rows.append(Assignment(task=problem.dag.ids[i], replica=k, node=problem.nodes.ids[r.node],
-                                   start_s=r.start, end_s=r.end))
-    rows.sort(key=lambda a: (a.start_s, problem.dag.index[a.task], a.replica))
+            keyed.append((float(r.start), i, k, r))
+    keyed.sort(key=lambda x: x[:3])
+    ids, node_ids = problem.dag.ids, problem.nodes.ids
+    # the engine's own rows: built without validation (the fields are right by construction)
+    rows = [Assignment.model_construct(task=ids[i], replica=k, node=node_ids[r.node], start_s=start,
+                                       end_s=float(r.end)) for start, i, k, r in keyed]
     makespan = schedule.makespan()
     gap = None
     if lower_bound_s is not None and makespan > 0 and objective == Objective.MAKESPAN:

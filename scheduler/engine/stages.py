@@ -14,6 +14,7 @@ A stage returns reasons when it proves there is no plan.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -98,14 +99,16 @@ def deadline_reason(bounds: Bounds, deadline_s: float, proved: bool = False) -> 
 def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
     """The heuristic's schedules as candidates and warm start (`run.warm`), and the base plan."""
     problem, opts = run.problem, run.options
+    t0 = time.monotonic()
     try:
         run.warm = heuristic_schedule(problem, run.heuristic_settings())
     except Infeasible as e:
         return e.reasons
+    run.heuristic_s = time.monotonic() - t0
     run.candidates = [run.warm] if run.meets_deadline(run.warm) else []
-    if opts.objective == Objective.COST and opts.deadline_s is not None:
+    if opts.objective == Objective.COST and opts.deadline_s is not None and not run.out_of_time():
         _priced_warm_start(run)
-    if opts.objective == Objective.MAKESPAN and lookahead_pays(problem):
+    if opts.objective == Objective.MAKESPAN and lookahead_pays(problem) and not run.out_of_time():
         # HEFT is blind to where a task's output goes next: the same with a look at the children
         _offer_warm_start(run, list_schedule(problem, run.heuristic_settings(lookahead=True)))
     if opts.preferred is not None:

@@ -23,6 +23,7 @@ from ..domain import NodePool, Plan, Policy, Workload
 from ..errors import InputError
 from . import wfformat
 from .documents import Ambiguous, read, read_document
+from .yaml12 import quiet_gc
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,7 +36,8 @@ def validate(model: type[M], data: Any, name: str = "", what: str = "file") -> M
     if not isinstance(data, dict):
         raise InputError(f"the {what} must be a mapping at the top level, not {_kind(data)}", file=name)
     try:
-        obj = model.model_validate(data)
+        with quiet_gc():
+            obj = model.model_validate(data)
     except ValidationError as e:
         raise _to_input_error(e, model, name) from None
     if hasattr(obj, "_source"):

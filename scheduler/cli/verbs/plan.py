@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import typer
@@ -16,12 +17,12 @@ from ..common import (
     EXIT_INTERRUPTED,
     SolveProgress,
     check_output,
-    emit_json,
     handle_errors,
     interruptible,
     load_inputs,
     make_console,
     note,
+    time_left,
     write_atomic,
 )
 from ..options import (
@@ -86,8 +87,8 @@ def plan(
         check_output(path, flag, inputs.paths)
     problem = inputs.problem()
     options = PlanOptions(objective=objective, deadline_s=deadline, success_target=success_target,
-                          time_limit_s=time_limit, seed=seed, workers=workers, engine=engine,
-                          deterministic=deterministic)
+                          time_limit_s=time_limit if deterministic else time_left(time_limit, problem), seed=seed,
+                          workers=workers, engine=engine, deterministic=deterministic)
     result, interrupted = solve(problem, options, "planning")
     emit_plan(result, problem, format=format, output=output, gantt=gantt, wide=wide, interrupted=interrupted,
               keep_on_interrupt=keep_on_interrupt)
@@ -112,16 +113,18 @@ def emit_plan(result: Plan, problem: Problem, *, format: Format, output: Path | 
     for line in render.plan_hints(result):
         note(line)
     doc = result.to_json_dict()
+    text = _json_text(doc)
     written = []
     if output is not None:
-        write_atomic(output, _json_text(doc))
+        write_atomic(output, text)
         written.append(f"plan written to {output}")
     if gantt is not None and result.has_plan:
         from ...pictures import gantt as draw
 
         written.append(f"Gantt chart written to {draw(result, problem, gantt)}")
     if format == Format.json:
-        emit_json(doc)
+        sys.stdout.write(text)
+        sys.stdout.flush()
     else:
         console = make_console(wide)
         render.print_plan(console, result, problem, marks)

@@ -12,7 +12,7 @@ from ...domain import Objective
 from ...domain.fields import MAX_SECONDS
 from ...engine import EngineChoice, PlanOptions
 from ...formats.loading import load_plan
-from ..common import check_output, handle_errors, load_inputs
+from ..common import check_output, handle_errors, load_inputs, time_left
 from ..options import (
     DeadlineOpt,
     DeterministicOpt,
@@ -71,8 +71,8 @@ def replan(
     old = load_plan(plan)
     problem = inputs.problem()
     options = PlanOptions(objective=objective, deadline_s=deadline, success_target=success_target,
-                          time_limit_s=time_limit, seed=seed, workers=workers, engine=engine,
-                          deterministic=deterministic)
+                          time_limit_s=time_limit if deterministic else time_left(time_limit, problem), seed=seed,
+                          workers=workers, engine=engine, deterministic=deterministic)
     done_set, failed = set(done or []), set(failed_node or [])
     result, interrupted = solve(problem, options, "replanning", run=lambda o: do_replan(
         inputs.workload, inputs.pool, inputs.policy, old, now_s=now, done=done_set, failed_nodes=failed, options=o))

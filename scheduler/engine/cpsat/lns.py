@@ -71,10 +71,12 @@ class _Budget:
 def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *, objective: Objective,
             deadline_s: float | None, time_limit_s: float, seed: int = 0, workers: int = 0,
             progress: Callable[[Progress], None] | None = None, deterministic: bool = False,
-            cancel: threading.Event | None = None) -> tuple[Schedule, LnsStats]:
+            cancel: threading.Event | None = None, completion_s: float = 0.0) -> tuple[Schedule, LnsStats]:
     """Improve a complete, valid `incumbent` by rolling windows until `time_limit_s` runs out
     or a whole pass over the schedule improves nothing (`deterministic`: the windows' solver
-    time is counted in deterministic seconds, so a rerun takes the same steps).
+    time is counted in deterministic seconds, so a rerun takes the same steps). Each window is
+    completed by the heuristic, which takes about `completion_s` (the warm start's own time): a
+    window is only started when the wall clock leaves time for both.
 
     Returns the best schedule found (the incumbent itself when nothing better) and statistics.
     """
@@ -87,6 +89,9 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
     literals = WINDOW_LITERALS
     sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
     def going() -> bool:
+        if budget.wall_left() < 1.5 * completion_s + 0.2:
+            budget.wall_stopped = budget.wall_stopped or deterministic
+            return False
         return budget.left() > 0.2 and not (cancel is not None and cancel.is_set())
 
     while going():

@@ -4,6 +4,7 @@ node that meets each; the heuristic's entry point for both objectives."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -62,27 +63,42 @@ def heuristic_schedule(problem: Problem, options: HeuristicSettings | None = Non
         return list_schedule(problem, opt)
     fast_opt = dataclasses.replace(opt, objective=Objective.MAKESPAN, lookahead=False)
     fast = list_schedule(problem, fast_opt)
-    if opt.lookahead:
+    if opt.lookahead and not _time_up(opt):
         ahead = list_schedule(problem, dataclasses.replace(fast_opt, lookahead=True))
         if ahead.key(problem, Objective.MAKESPAN) < fast.key(problem, Objective.MAKESPAN):
             fast = ahead
+    if _time_up(opt) and (opt.deadline_s is None or fast.makespan() <= opt.deadline_s + DEADLINE_TOLERANCE_S):
+        return fast  # out of time: the valid plan found is the plan
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
         return min((cheap, fast), key=lambda s: s.key(problem, Objective.COST))
+    return _cheapest_within_deadline(problem, opt, fast)
+
+
+def _time_up(opt: HeuristicSettings) -> bool:
+    """Past `stop_at`: the runs that only improve a schedule already found are skipped."""
+    return opt.stop_at is not None and time.monotonic() > opt.stop_at
+
+
+def _cheapest_within_deadline(problem: Problem, opt: HeuristicSettings, fast: Schedule) -> Schedule:
+    def meets(s: Schedule) -> bool:
+        return s.makespan() <= opt.deadline_s + DEADLINE_TOLERANCE_S
+
     stretched = sub_deadlines_from(fast, opt.deadline_s)
     latest = np.maximum(latest_finishes(problem, fast, opt.deadline_s), stretched)
     tries = [list_schedule(problem, opt, stretched)]
-    if np.any(latest > stretched + EPS):
+    if np.any(latest > stretched + EPS) and not _time_up(opt):
         # slack off the critical path: every task may end as late as its descendants allow
         tries += [list_schedule(problem, opt, latest), list_schedule(problem, opt, (stretched + latest) / 2)]
-    meeting = [s for s in (*tries, fast) if s.makespan() <= opt.deadline_s + DEADLINE_TOLERANCE_S]
+    meeting = [s for s in (*tries, fast) if meets(s)]
     for _ in range(REFINE_ROUNDS if meeting else 0):
+        if _time_up(opt):
+            break
         # the cheapest schedule so far has its own (slower) runtimes: its latest finishes leave
         # other tasks the slack that is truly left
         base = min(meeting, key=lambda s: s.key(problem, Objective.COST))
         again = list_schedule(problem, opt, latest_finishes(problem, base, opt.deadline_s))
-        if again.makespan() > opt.deadline_s + DEADLINE_TOLERANCE_S or again.key(problem, Objective.COST) >= \
-                base.key(problem, Objective.COST):
+        if not meets(again) or again.key(problem, Objective.COST) >= base.key(problem, Objective.COST):
             break
         meeting.append(again)
     pool = meeting or [fast]

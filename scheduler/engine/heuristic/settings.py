@@ -33,6 +33,8 @@ class HeuristicSettings:
             time until its slowest child could end (beside it, or after the transfer) is least.
             Cost mode: the makespan-first schedule behind the sub-deadlines is the better of a
             run with and one without it.
+        stop_at: a `time.monotonic()` instant after which the runs that only improve a schedule
+            already found are skipped (None: run them all, e.g. for repeatable results).
     """
 
     objective: Objective = Objective.MAKESPAN
@@ -47,3 +49,4 @@ class HeuristicSettings:
     finished: set[int] = field(default_factory=set)
     congestion_usd_per_gpu_s: np.ndarray | None = None
     lookahead: bool = False
+    stop_at: float | None = None

@@ -9,6 +9,8 @@ from bisect import bisect_left, bisect_right
 from ...domain.rules import TIME_EPS_S
 
 EPS = TIME_EPS_S
+LONG_TIMELINE = 1024  # segments beyond which an insertion search is bounded (below, it is exhaustive)
+MAX_SCAN = 64  # segments a bounded search visits before it settles for the free tail (linear time overall)
 
 
 class Timeline:
@@ -23,7 +25,12 @@ class Timeline:
 
     def earliest(self, ready: float, duration: float, gpus: int, latest: float = math.inf) -> float:
         """Earliest start >= `ready` with `gpus` free slots for `duration` seconds; ``inf`` when
-        there is none, or none at or before `latest` (which bounds the scan)."""
+        there is none, or none at or before `latest` (which bounds the scan).
+
+        On a long timeline (over `LONG_TIMELINE` segments) the search visits at most `MAX_SCAN`
+        segments; past that it returns the start of the free tail, where `gpus` slots stay free for
+        ever: a valid start, the earliest one when no gap before it is long enough, and a search that
+        costs O(1) per call however many replicas the node already holds."""
         if gpus <= 0:
             return ready
         if gpus > self.cap:
@@ -32,23 +39,37 @@ class Timeline:
         n = len(times)
         start = ready
         j = bisect_right(times, start) - 1
+        steps, budget = 0, (MAX_SCAN if n > LONG_TIMELINE else n + 1)
         while True:
             end = start + duration
             k = j
             blocked = -1
             while k < n and (k == j or times[k] < end - EPS):
+                steps += 1
                 if used[k] + gpus > cap:
                     blocked = k
                     break
                 k += 1
             if blocked < 0:
                 return start
+            if steps > budget:
+                tail = max(start, self.free_tail(gpus))
+                return tail if tail <= latest else math.inf
             if blocked + 1 >= n:
                 return math.inf
             j = blocked + 1
             start = times[j]
             if start > latest:
                 return math.inf
+
+    def free_tail(self, gpus: int) -> float:
+        """When the last stretch begins that keeps `gpus` slots free for ever (after the last breakpoint
+        no slot is held, so the walk back stops within `MAX_SCAN` segments or at that breakpoint)."""
+        times, used, cap = self.times, self.used, self.cap
+        k = len(times) - 1
+        while k > 0 and used[k - 1] + gpus <= cap and len(times) - k < MAX_SCAN:
+            k -= 1
+        return times[k]
 
     def _split(self, t: float) -> int:
         times = self.times
@@ -64,7 +85,14 @@ class Timeline:
             return
         a = self._split(start)
         b = self._split(end)
+        used = self.used
         for k in range(a, b):
-            self.used[k] += gpus
+            used[k] += gpus
+        # merge with the neighbours where the use is now the same: a node packed back to back stays one
+        # segment, so a search skips it in one step (the step function, and every answer, is unchanged)
+        if b < len(used) and used[b] == used[b - 1]:
+            del self.times[b], used[b]
+        if a > 0 and used[a] == used[a - 1]:
+            del self.times[a], used[a]
 
 
