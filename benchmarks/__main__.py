@@ -6,6 +6,8 @@ Suites:
   traces  WfCommons traces on generated heterogeneous pools (default policy):
           makespan mode, and cost mode with a deadline of 1.5x the heuristic's makespan
   scale   large generated instances: time to first and final plan, peak memory
+  world   contract 1.1 instances (sites, windows, failure rates, quorum): verify, gap, and the
+          time to the first plan against the same instances without the new fields
 
 Each suite prints a markdown table and writes JSON to benchmarks/results/<suite>.json.
 """
@@ -181,12 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller samples and time limits")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    try:
-        from . import scale
+    from . import scale, world
 
-        SUITES["scale"] = scale.suite_scale
-    except ImportError:
-        pass
+    SUITES["scale"] = scale.suite_scale
+    SUITES["world"] = world.suite_world
     chosen = args.suites or list(SUITES)
     for name in chosen:
         if name not in SUITES:

@@ -180,3 +180,40 @@ def instances(draw):
          "min_success": draw(st.sampled_from([None, 0.99]))}]}
     return (Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes, "links": links}),
             Policy.model_validate(policy), draw(st.sampled_from(list(Objective))))
+
+
+@st.composite
+def world_instances(draw):
+    """`instances` in contract 1.1's world: sites read and written, availability windows, failure rates
+    and a quorum level (every new field, at random)."""
+    wl, pool, pol, objective = draw(instances())
+    sites = [{"id": "bucket", "region": "eu", "country": "DE", "bandwidth_gbps": draw(st.sampled_from([0.5, 10.0])),
+              "level": draw(st.sampled_from([None, "secure"]))},
+             {"id": "archive", "region": "us", "bandwidth_gbps": 2.0}]
+    tasks = []
+    for t in wl.model_dump(exclude_none=True)["tasks"]:
+        if draw(st.booleans()):
+            t["reads"] = [{"site": draw(st.sampled_from(["bucket", "archive"])),
+                           "data_gb": draw(st.sampled_from([0.0, 2.0, 25.0]))}]
+        if draw(st.integers(0, 3)) == 0:
+            t["writes"] = [{"site": "bucket", "data_gb": draw(st.sampled_from([0.5, 8.0]))}]
+        if draw(st.integers(0, 3)) == 0:
+            t["sensitivity"] = "agreed"
+        tasks.append(t)
+    nodes = []
+    for n in pool.model_dump(exclude_none=True)["nodes"]:
+        shape = draw(st.sampled_from(["always", "lease", "night", "late"]))
+        if shape == "lease":
+            n["available"] = [{"until_s": draw(st.sampled_from([40.0, 150.0, 400.0]))}]
+        elif shape == "night":
+            n["available"] = [{"from_s": 0, "until_s": 70.0}, {"from_s": 120.0, "until_s": 300.0}, {"from_s": 400.0}]
+        elif shape == "late":
+            n["available"] = [{"from_s": 50.0}]
+        n["failures_per_hour"] = draw(st.sampled_from([0.0, 0.5, 20.0]))
+        nodes.append(n)
+    policy = pol.model_dump(exclude_none=True)
+    policy["levels"].append({"name": "agreed", "quorum": draw(st.integers(1, 3)), "spread": "node",
+                             "min_success": draw(st.sampled_from([None, 0.9]))})
+    return (Workload.model_validate({"sites": sites, "tasks": tasks}),
+            NodePool.model_validate({"nodes": nodes, "links": pool.model_dump(exclude_none=True).get("links", [])}),
+            Policy.model_validate(policy), objective)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from scheduler.analysis.explain import explain_task
 from scheduler.formats.loading import load_nodes, load_policy, load_workload
 from scheduler.problem import Problem
 
-from .conftest import CASES, POLICY, POOL60
+from .conftest import CASES, EXAMPLES, POLICIES, POLICY, POOL60
 
 
 def test_explain_on_shared_case() -> None:
@@ -29,3 +31,28 @@ def test_explain_zero_eligible(tiny, tiny_pool_doc) -> None:
     assert e.eligible == 2  # n0 (DE) and n1 (FR) have tdx and attestation
     d = e.to_dict()
     assert d["rejected_by"] == e.counts and len(d["verdicts"]) == 6
+
+
+def test_explain_names_the_site_and_the_window_verdicts() -> None:
+    """Contract 1.1: the site whose level raised the task, each node's completion probability for this
+    task's runtime, and a node whose windows are all too short turned away by `window`."""
+    from scheduler.domain import NodePool, Workload
+
+    p = Problem(load_workload(EXAMPLES / "llm-finetune.yaml"), load_nodes(EXAMPLES / "pool-churn.yaml"),
+                load_policy(POLICIES / "default.yaml"))
+    e = explain_task(p, "ingest")
+    assert e.level == "restricted" and e.own_level == "internal"
+    assert "reads site customer-bucket" in e.why[0]
+    v = next(v for v in e.verdicts if v.eligible)
+    assert 0 < v.completion_probability < v.reputation  # failures per hour over the runtime
+    wl = Workload.model_validate({"tasks": [{"id": "long", "duration_s": 7200}]})
+    pool = NodePool.model_validate({"nodes": [{"id": "night", "gpus": 1, "available": [{"from_s": 0, "until_s": 3600}]},
+                                              {"id": "always", "gpus": 1, "failures_per_hour": 0.5}]})
+    e = explain_task(Problem(wl, pool), "long")
+    night = next(v for v in e.verdicts if v.node == "night")
+    assert not night.eligible and [r.rule.value for r in night.rejections] == ["window"]
+    assert "none holds" in night.windows
+    always = next(v for v in e.verdicts if v.node == "always")
+    assert always.eligible and always.windows == "always"
+    assert abs(always.completion_probability - 0.5 * math.exp(-1.0)) < 1e-12
+    assert e.counts == {"window": 1} and e.to_dict()["verdicts"][0]["completion_probability"] > 0

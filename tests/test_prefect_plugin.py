@@ -190,3 +190,78 @@ def test_deployment_backend_call() -> None:
     assert call["job_variables"] == {"image": "trainer:1", "node": "ionet-eu-00017", "network": "io.net",
                                      "level": "confidential"}
     assert call["parameters"]["inputs"] == {"tok": 1} and "node:ionet-eu-00017" in call["tags"]
+
+
+def _agreed_case():
+    from scheduler.domain import NodePool, Policy
+
+    wl = Workload.model_validate({"sites": [{"id": "bucket", "country": "DE"}], "tasks": [
+        {"id": "fetch", "duration_s": 60, "gpus": 0, "reads": [{"site": "bucket", "data_gb": 1}]},
+        {"id": "check", "duration_s": 60, "sensitivity": "agreed", "depends_on": ["fetch"],
+         "writes": [{"site": "bucket", "data_gb": 0.1}]}]})
+    pool = NodePool.model_validate({"nodes": [
+        {"id": f"n{k}", "gpus": 1, "reputation": 0.99, "failures_per_hour": 0.1,
+         **({"available": [{"from_s": 0, "until_s": 100000}]} if k == 0 else {})} for k in range(3)]})
+    pol = Policy.model_validate({"default_level": "public", "levels": [
+        {"name": "public"}, {"name": "agreed", "quorum": 2, "spread": "node"}]})
+    return wl, pool, pol
+
+
+def test_quorum_results_must_agree_and_windows_pass_through() -> None:
+    """A quorum-2 task: two replicas that agree pass their result on; a step sees its window's end, its
+    completion probability, the quorum and its reads and writes; replicas that disagree raise."""
+    from prefect import flow, task
+    from prefect_placement import ResultsDisagree, plan_placement, run_plan
+
+    wl, pool, pol = _agreed_case()
+    seen: list[dict] = []
+
+    @task
+    def agree(inputs: dict, placement: dict) -> str:
+        seen.append(placement)
+        return "same"
+
+    @task
+    def differ(inputs: dict, placement: dict) -> str:
+        return placement["node"]  # every replica its own answer
+
+    @flow
+    def pipeline(check_step):
+        plan = plan_placement(wl, pool, pol, time_limit_s=2, engine="heuristic")
+        return run_plan(plan, {"fetch": agree, "check": check_step}, workload=wl, nodes=pool, policy=pol)
+
+    run = pipeline(agree)
+    assert run.results["check"] == "same"
+    check = [c for c in seen if c["task"] == "check"]
+    assert len(check) >= 2 and all(c["quorum"] == 2 for c in check)
+    fetch = next(c for c in seen if c["task"] == "fetch")
+    assert fetch["reads"] == (("bucket", 1.0),) and check[0]["writes"] == (("bucket", 0.1),)
+    assert all(0 < c["completion_probability"] < 0.99 for c in seen)
+    assert all((c["available_until_s"] == 100000) == (c["node"] == "n0") for c in seen)
+    with pytest.raises(ResultsDisagree, match="2 replicas must agree"):
+        pipeline(differ)
+
+
+def test_refuses_a_replica_outside_its_nodes_window() -> None:
+    from prefect import flow, task
+    from prefect_placement import PlacementRefused, run_plan
+
+    wl, pool, pol = _agreed_case()
+    ran = []
+
+    @task
+    def step(inputs: dict) -> int:
+        ran.append(1)
+        return 1
+
+    late = Plan(assignments=[Assignment(task="fetch", replica=0, node="n0", start_s=99990, end_s=100050),
+                             Assignment(task="check", replica=0, node="n1", start_s=100100, end_s=100160),
+                             Assignment(task="check", replica=1, node="n2", start_s=100100, end_s=100160)])
+
+    @flow
+    def pipeline():
+        return run_plan(late, {"fetch": step, "check": step}, workload=wl, nodes=pool, policy=pol)
+
+    with pytest.raises(PlacementRefused, match="window"):
+        pipeline()
+    assert ran == []

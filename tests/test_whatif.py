@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.analysis.verify import verify_plan
+from scheduler.domain import Plan
 from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
 from scheduler.engine.planner import PlanOptions
 from scheduler.errors import ArgumentError
@@ -142,3 +144,75 @@ def test_readme_whatif_example_is_feasible() -> None:
                 "--time-limit", "6")
     assert p.returncode == 0, p.stderr
     assert "~ " in p.stdout or "+ " in p.stdout
+
+
+def _churn_case():
+    from scheduler.domain import NodePool, Workload
+    wl = Workload.model_validate({"sites": [{"id": "bucket", "region": "eu", "country": "DE"}], "tasks": [
+        {"id": "a", "duration_s": 3600, "reads": [{"site": "bucket", "data_gb": 1}]},
+        {"id": "b", "duration_s": 3600, "depends_on": ["a"], "writes": [{"site": "bucket", "data_gb": 1}]}]})
+    pool = NodePool.model_validate({"nodes": [
+        {"id": "fast", "gpus": 1, "speed": 2, "reputation": 0.99, "failures_per_hour": 0.05, "region": "eu"},
+        {"id": "slow", "gpus": 1, "reputation": 0.99, "failures_per_hour": 0.01, "region": "eu"}]})
+    return wl, pool
+
+
+def test_whatif_lease_end_and_failure_scale() -> None:
+    """A lease that ends before the work is done moves it; failure rates x3 lower the success."""
+    from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
+    from scheduler.engine import PlanOptions
+
+    wl, pool = _churn_case()
+    opts = PlanOptions(time_limit_s=1, deterministic=True)
+    lease = whatif(wl, pool, None, Scenario(lease_end={"fast": 1000.0}), options=opts)
+    assert {a.node for a in lease.base.assignments} == {"fast"}
+    assert {a.node for a in lease.changed.assignments} == {"slow"} and len(lease.moved) == 2
+    _, cut_pool, _ = apply_scenario(wl, pool, None, Scenario(lease_end={"fast": 1000.0}))
+    assert cut_pool.by_id["fast"].available[0].until_s == 1000.0
+    # a lease that has ended before 0 s... cannot be: 0 leaves the node out
+    _, gone, _ = apply_scenario(wl, pool, None, Scenario(lease_end={"fast": 0.0}))
+    assert "fast" not in gone.by_id
+    worse = whatif(wl, pool, None, Scenario(failure_scale=3.0), options=opts)
+    assert worse.changed.success_probability < worse.base.success_probability
+    assert math.isclose(apply_scenario(wl, pool, None, Scenario(failure_scale=3.0))[1].by_id["fast"].failures_per_hour,
+                        0.15)
+
+
+def test_whatif_move_site_breaks_residency() -> None:
+    """Moving the bucket out of the allowed countries makes its writer's residency fail (exit 4 on the CLI)."""
+    from scheduler.analysis.whatif import Scenario, apply_scenario, whatif
+    from scheduler.domain import Policy
+    from scheduler.engine import PlanOptions
+    from scheduler.errors import ArgumentError
+
+    wl, pool = _churn_case()
+    pol = Policy.model_validate({"default_level": "eu", "levels": [{"name": "eu", "countries": ["DE", "FR"]}]})
+    pool = pool.model_copy(update={"nodes": [n.model_copy(update={"country": "DE"}) for n in pool.nodes]})
+    moved = apply_scenario(wl, pool, pol, Scenario(move_site={"bucket": "US:us-east"}))[0]
+    assert moved.site_by_id["bucket"].country == "US" and moved.site_by_id["bucket"].region == "us-east"
+    r = whatif(wl, pool, pol, Scenario(move_site={"bucket": "US"}), options=PlanOptions(time_limit_s=1))
+    assert r.base.has_plan and not r.changed.has_plan
+    assert any(u["rule"] == "residency" for u in r.unplaceable)
+    for bad in ({"nowhere": "DE"}, {"bucket": "germany"}):
+        with pytest.raises(ArgumentError):
+            apply_scenario(wl, pool, pol, Scenario(move_site=bad))
+    with pytest.raises(ArgumentError):
+        apply_scenario(wl, pool, pol, Scenario(lease_end={"nobody": 5.0}))
+
+
+def test_whatif_cli_churn_flags(tmp_path) -> None:
+    wl = EXAMPLES / "llm-finetune.yaml"
+    nodes = EXAMPLES / "pool-churn.yaml"
+    base = run_cli("plan", "--workload", wl, "--nodes", nodes, "--policy", POLICIES / "default.yaml", "--format",
+                   "json", "--time-limit", "3", "--engine", "heuristic")
+    busiest = busiest_node(Plan.model_validate_json(base.stdout))
+    p = run_cli("whatif", "--workload", wl, "--nodes", nodes, "--policy", POLICIES / "default.yaml",
+                "--lease-end", f"{busiest}=600", "--failure-scale", "2", "--time-limit", "4", "--format", "json",
+                "--engine", "heuristic")
+    assert p.returncode in (0, 4), p.stderr
+    doc = json.loads(p.stdout)
+    assert f"lease of {busiest} ends at 600 s" in doc["scenario"] and "failure rates x2" in doc["scenario"]
+    assert any(m["from"] == busiest for m in doc["moved"]) or doc["unplaceable"]
+    bad = run_cli("whatif", "--workload", wl, "--nodes", nodes, "--policy", POLICIES / "default.yaml", "--move-site",
+                  "customer-bucket=nowhere")
+    assert bad.returncode in (1, 2) and "move_site" in bad.stderr + bad.stdout

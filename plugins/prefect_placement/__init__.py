@@ -20,6 +20,7 @@ from .runner import (
     NodeLost,
     PlacementFailed,
     PlacementRefused,
+    ResultsDisagree,
     RunResult,
     StepContext,
     is_node_loss,
@@ -28,7 +29,7 @@ from .runner import (
 from .tasks import plan_placement, verify_placement, whatif_placement
 
 __all__ = [
-    "Backend", "DeploymentBackend", "LocalBackend", "NodeLost", "PlacementFailed", "PlacementRefused", "RunResult",
+    "Backend", "DeploymentBackend", "LocalBackend", "NodeLost", "PlacementFailed", "PlacementRefused", "ResultsDisagree", "RunResult",
     "StepContext", "is_node_loss", "plan_markdown", "plan_placement", "plan_rows", "publish_plan", "run_plan",
     "verify_placement", "whatif_placement",
 ]

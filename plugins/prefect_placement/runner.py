@@ -9,7 +9,14 @@ to its node. Prefect takes a leased concurrency slot per tag for every tagged ru
 (about half a second each on a local server), the price of enforceable pinning. Before a replica is
 submitted its node is checked against the rules of the task's effective level
 (trust, TEE, attestation, country...): a node that falls short is refused before
-any data moves.
+any data moves, and so is a replica outside its node's availability windows
+(contract 1.1). Steps that take a ``placement`` argument see the window's end
+(`available_until_s`, to checkpoint before a lease ends), the replica's completion
+probability, the level's quorum and the task's reads and writes.
+
+A task whose level has a quorum k counts as done only when k replicas returned
+the same result (verification by agreement); that result is passed on, and
+`ResultsDisagree` is raised when no k agree.
 
 When a node is lost (a step raises `NodeLost`, or any exception with
 ``node_lost = True``, or a backend injects an outage) and a task has no replica
@@ -28,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import networkx as nx
+import numpy as np
 from prefect import Task, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
@@ -60,6 +68,10 @@ class PlacementRefused(RuntimeError):
     """A replica was about to run on a node its data's effective level forbids."""
 
 
+class ResultsDisagree(RuntimeError):
+    """A task's level needs `quorum` replicas to agree and fewer than that returned one same result."""
+
+
 class PlacementFailed(RuntimeError):
     """No valid plan exists for the unfinished work after a node loss."""
 
@@ -84,6 +96,11 @@ class StepContext:
     level: str
     start_s: float
     end_s: float
+    available_until_s: float | None = None  # when the node's window holding this replica closes (None: never)
+    completion_probability: float = 1.0  # reputation x exp(-failures_per_hour x runtime_h)
+    quorum: int = 1  # how many replicas of the task must agree
+    reads: tuple[tuple[str, float], ...] = ()  # (site, GB) fetched before the step runs
+    writes: tuple[tuple[str, float], ...] = ()  # (site, GB) stored after it ends
 
     @property
     def tags(self) -> set[str]:
@@ -98,6 +115,46 @@ class Backend(Protocol):
 
     def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
                wait_for: list[PrefectFuture]) -> PrefectFuture: ...
+
+
+def _window_until(problem: Problem, n: int, start_s: float, end_s: float) -> float | None:
+    """The end of the window of node n that holds [start_s, end_s] (None when always available); raises
+    PlacementRefused when no window holds it."""
+    windows = problem.nodes.windows.of[n]
+    if windows is None:
+        return None
+    if not problem.nodes.windows.holds(n, start_s, end_s):
+        raise PlacementRefused(f"{problem.nodes.ids[n]} is not available over {start_s:g}-{end_s:g} s "
+                               f"(its windows: {', '.join(f'{lo:g}-{hi:g}' for lo, hi in windows)})")
+    return next(float(hi) for lo, hi in windows if lo <= start_s + 1e-9 * max(1.0, start_s) and end_s <= hi * (1 + 1e-9))
+
+
+def _context(problem: Problem, a: Assignment) -> StepContext:
+    """The placement of one replica, checked against its node's policy rules and windows first."""
+    i, n = problem.dag.index[a.task], problem.nodes.index[a.node]
+    t, level, node = problem.dag.tasks[i], problem.levels[i], problem.nodes.items[n]
+    why = rejections(t, level, node)
+    if why:  # refuse before any data moves
+        raise PlacementRefused(f"{a.task} (level {level.name}) may not run on {a.node}: "
+                               + "; ".join(r.detail for r in why))
+    until = _window_until(problem, n, a.start_s, a.end_s)
+    sites = problem.dag.sites
+    return StepContext(task=a.task, replica=a.replica, node=a.node, network=node.network, level=level.name,
+                       start_s=a.start_s, end_s=a.end_s, available_until_s=until,
+                       completion_probability=float(problem.completion(i, np.array([n]))[0]),
+                       quorum=problem.quorum[i], reads=tuple((sites[s].id, gb) for s, gb in problem.dag.reads[i]),
+                       writes=tuple((sites[s].id, gb) for s, gb in problem.dag.writes[i]))
+
+
+def _agreed(tid: str, values: list[Any], quorum: int) -> Any:
+    """The result at least `quorum` replicas returned (the first replica's with quorum 1)."""
+    if quorum <= 1:
+        return values[0]
+    for v in values:
+        if sum(not _differs(v, w) for w in values) >= quorum:
+            return v
+    raise ResultsDisagree(f"{tid}: {quorum} replicas must agree, but no result was returned by {quorum} of "
+                          f"{len(values)}")
 
 
 def _accepts_placement(step: Task) -> bool:
@@ -241,18 +298,11 @@ def run_plan(
         for tid in generations[pos]:
             if tid in result.results:
                 continue
-            i = problem.dag.index[tid]
-            t, level = problem.dag.tasks[i], problem.levels[i]
+            t = problem.dag.tasks[problem.dag.index[tid]]
             inputs = {d.task: result.results[d.task] for d in t.depends_on}
             wait = [f for d in t.depends_on for f in futures.get(d.task, [])]
             for a in sorted(by_task.get(tid, []), key=lambda a: a.replica):
-                node = nodes.by_id[a.node]
-                why = rejections(t, level, node)
-                if why:  # refuse before any data moves
-                    raise PlacementRefused(f"{tid} (level {level.name}) may not run on {a.node}: "
-                                           + "; ".join(r.detail for r in why))
-                ctx = StepContext(task=tid, replica=a.replica, node=a.node, network=node.network, level=level.name,
-                                  start_s=a.start_s, end_s=a.end_s)
+                ctx = _context(problem, a)
                 fut = backend.submit(tasks[tid], inputs, ctx, wait)
                 submitted.setdefault(tid, []).append((a, ctx, fut))
                 result.runs.append(ctx)
@@ -270,13 +320,14 @@ def run_plan(
                     errors.append((a, state.result(raise_on_failure=False)))
                 else:
                     errors.append((a, RuntimeError(f"{ctx.task} on {ctx.node} ended {state.name}")))
+            quorum = problem.quorum[problem.dag.index[tid]]
             for a, exc in errors:
                 if is_node_loss(exc):
                     lost_now.add(getattr(exc, "node", a.node))
-                elif not values:
+                elif len(values) < quorum:
                     raise exc if isinstance(exc, BaseException) else RuntimeError(f"{tid} failed: {exc}")
-            if values:
-                result.results[tid] = values[0]
+            if len(values) >= quorum:
+                result.results[tid] = _agreed(tid, values, quorum)
                 futures[tid] = good  # children wait for the replicas that succeeded
                 if any(_differs(values[0], v) for v in values[1:]):
                     result.disagreements.append(tid)

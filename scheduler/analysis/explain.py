@@ -5,8 +5,11 @@ Example:
     >>> from scheduler import load_nodes, load_policy, load_workload, Problem
     >>> problem = Problem(load_workload("examples/llm-finetune.yaml"), load_nodes("examples/pool-60.yaml"),
     ...                   load_policy("policies/default.yaml"))
-    >>> explain_task(problem, "ingest").summary
+    >>> e = explain_task(problem, "ingest")
+    >>> e.summary
     '3/60 nodes can run ingest: 44 lack a TEE, 2 are not attested, 1 below reputation 0.95, 10 outside allowed countries'
+    >>> e.why[0]
+    'ingest is restricted (its own level is internal) because it reads site customer-bucket, which holds restricted data'
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.policy import LevelOrigin, Rejection, rejections, required_replicas, spread_value
+import numpy as np
+
+from ..domain.policy import LevelOrigin, Rejection, Rule, rejections, required_replicas, spread_value
+from ..domain.units import format_duration
 from ..problem import Problem, rejection_counts_text
 
 
@@ -27,6 +33,9 @@ class NodeVerdict:
     cost_usd: float
     reputation: float
     spread_value: str
+    completion_probability: float = 1.0  # reputation x exp(-failures_per_hour x runtime_h)
+    failures_per_hour: float = 0.0
+    windows: str = "always"  # the availability verdict: "always", or the windows and whether one holds the runtime
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +46,9 @@ class NodeVerdict:
             "runtime_s": self.runtime_s,
             "cost_usd": self.cost_usd,
             "reputation": self.reputation,
+            "failures_per_hour": self.failures_per_hour,
+            "completion_probability": self.completion_probability,
+            "windows": self.windows,
             "spread_value": self.spread_value,
         }
 
@@ -53,6 +65,7 @@ class Explanation:
     required_replicas: int
     spread: str
     min_success: float | None
+    quorum: int
     eligible: int
     total: int
     counts: dict[str, int]
@@ -69,6 +82,7 @@ class Explanation:
             "required_replicas": self.required_replicas,
             "spread": self.spread,
             "min_success": self.min_success,
+            "quorum": self.quorum,
             "eligible": self.eligible,
             "nodes": self.total,
             "rejected_by": self.counts,
@@ -85,6 +99,10 @@ def level_chain(origins: dict[str, LevelOrigin], task: str) -> list[str]:
     while current not in seen:
         seen.add(current)
         o = origins[current]
+        if o.raised_by_site is not None:
+            lines.append(f"{current} is {o.level} (its own level is {o.own}) because it reads site "
+                         f"{o.raised_by_site}, which holds {o.level} data")
+            break
         if o.raised_by is None:
             lines.append(f"{current} declares {o.own}" if current == task or o.level == o.own
                          else f"{current} is {o.level}")
@@ -95,6 +113,29 @@ def level_chain(origins: dict[str, LevelOrigin], task: str) -> list[str]:
         lines.append(f"{current} is {o.level} (its own level is {o.own}) because parent {o.raised_by} {how}")
         current = o.raised_by
     return lines
+
+
+def _verdict(problem: Problem, i: int, n: int) -> NodeVerdict:
+    """Node n's verdict for task i: the policy's rules, then whether a window holds the runtime."""
+    node, task, level = problem.nodes.items[n], problem.dag.tasks[i], problem.levels[i]
+    why = rejections(task, level, node)
+    runtime = problem.runtime(i, n)
+    windows = "always"
+    if node.available is not None:
+        longest = float(problem.nodes.windows.longest[n])
+        spans = [f"{format_duration(w.from_s, precise=False)}-"
+                 + ("open" if w.until_s is None else format_duration(w.until_s, precise=False))
+                 for w in node.available]
+        shown = ", ".join(spans[:3]) + (f" (+{len(spans) - 3})" if len(spans) > 3 else "")
+        fits = longest * (1 + 1e-9) >= runtime
+        windows = f"{shown}; {'holds' if fits else 'none holds'} {format_duration(runtime)}"
+        if not fits and not why:  # counted under `window` once the policy's rules pass (as eligibility does)
+            why = [Rejection(Rule.WINDOW, f"longest window {format_duration(longest)} < runtime "
+                                          f"{format_duration(runtime)}")]
+    completion = float(problem.completion(i, np.array([n]))[0])
+    return NodeVerdict(node=node.id, eligible=not why, rejections=why, runtime_s=runtime, cost_usd=problem.cost(i, n),
+                       reputation=node.reputation, spread_value=spread_value(level, node),
+                       completion_probability=completion, failures_per_hour=node.failures_per_hour, windows=windows)
 
 
 def explain_task(problem: Problem, task_id: str) -> Explanation:
@@ -108,12 +149,7 @@ def explain_task(problem: Problem, task_id: str) -> Explanation:
     origin = problem.origins[task_id]
     level = problem.levels[i]
     el = problem.eligibility(i)
-    verdicts = []
-    for n, node in enumerate(problem.nodes.items):
-        why = rejections(task, level, node)
-        verdicts.append(NodeVerdict(node=node.id, eligible=not why, rejections=why,
-                                    runtime_s=problem.runtime(i, n), cost_usd=problem.cost(i, n),
-                                    reputation=node.reputation, spread_value=spread_value(level, node)))
+    verdicts = [_verdict(problem, i, n) for n in range(problem.n_nodes)]
     verdicts.sort(key=lambda v: (not v.eligible, v.runtime_s, v.node))
     n_ok = len(el.nodes)
     summary = f"{n_ok}/{problem.n_nodes} nodes can run {task_id}"
@@ -123,6 +159,6 @@ def explain_task(problem: Problem, task_id: str) -> Explanation:
         task=task_id, level=origin.level, own_level=origin.own, output_level=origin.output,
         why=level_chain(problem.origins, task_id),
         required_replicas=required_replicas(task, level), spread=level.spread_key,
-        min_success=level.min_success, eligible=n_ok, total=problem.n_nodes, counts=dict(el.first_rule),
+        min_success=level.min_success, quorum=level.quorum, eligible=n_ok, total=problem.n_nodes, counts=dict(el.first_rule),
         verdicts=verdicts, summary=summary,
     )

@@ -1,31 +1,39 @@
-"""Monte Carlo execution of a plan with failures and replanning.
+"""Monte Carlo execution of a plan with failures, availability windows and replanning.
 
 Each run executes the plan replica by replica, in planned start order: a replica
-starts at its planned start or when its parents' data arrives (from their
-earliest *successful* replica) and its node has the GPUs free, whichever is
-later. It fails with probability 1 - reputation of its node, at a uniform point of
-its run (holding the GPUs until then), and it fails when an outage takes its node
-down while it runs or before it starts. A task succeeds when one replica does.
-When every replica of a task fails, the task is replanned: one new replica on the
-eligible, healthy node (not one it failed on) where it finishes first, from the
-time of the last failure; `max_retries` bounds the attempts per task. A run
-completes when every task succeeds.
+starts at its planned start or when its inputs are there (for each parent the
+quorum-th arrival of a *successful* replica's data, and its reads from sites),
+its node has the GPUs free and the node is inside an availability window,
+whichever is latest. A replica that waits on a parent still running waits for it.
+
+A replica on node n fails with probability 1 - reputation(n) at a uniform point of
+its run, and independently at an exponential time of rate failures_per_hour(n)
+(contract 1.1: it completes with probability reputation x exp(-rate x runtime_h)).
+An outage takes its node down from a time on (what runs then, or would start
+later, fails); a window that ends while the replica runs kills it there (a lease
+that ends, a machine taken back). A task succeeds when `quorum` of its replicas
+do. When the planned replicas are spent short of that, the task is replanned: one
+new replica at a time on the eligible, healthy node it has not used where it
+finishes first inside a window, from the time of the last failure;
+`max_retries` bounds the attempts per task. A run completes when every task
+succeeds; its makespan also counts every write's delivery to its site.
 
 `completion_probability` is the share of runs that complete; makespan figures
 are over completed runs; cost counts every GPU-second used, including lost work.
 
 Example:
     >>> from scheduler import NodePool, Plan, Problem, Workload
-    >>> problem = Problem(Workload(tasks=[{"id": "a", "duration_s": 60}]),
-    ...                   NodePool(nodes=[{"id": "n", "gpus": 1, "reputation": 0.9}]))
-    >>> plan = Plan(assignments=[{"task": "a", "node": "n", "start_s": 0, "end_s": 60}])
-    >>> r = simulate(problem, plan, runs=2000, seed=1, max_retries=0)
-    >>> abs(r.completion_probability - 0.9) < 0.03
+    >>> problem = Problem(Workload(tasks=[{"id": "a", "duration_s": 3600}]),
+    ...                   NodePool(nodes=[{"id": "n", "gpus": 1, "reputation": 0.9, "failures_per_hour": 0.1}]))
+    >>> plan = Plan(assignments=[{"task": "a", "node": "n", "start_s": 0, "end_s": 3600}])
+    >>> r = simulate(problem, plan, runs=4000, seed=1, max_retries=0)
+    >>> abs(r.completion_probability - 0.9 * math.exp(-0.1)) < 0.03
     True
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from dataclasses import dataclass, field
@@ -34,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..domain import Plan
+from ..domain.rules import quorum_arrival
 from ..engine.heuristic import Timeline
 from ..errors import ArgumentError, InputError
 from ..problem import Problem
@@ -83,7 +92,7 @@ class SimulationResult:
 
 def simulate(problem: Problem, plan: Plan, *, runs: int = 1000, seed: int = 0,
              outages: dict[str, float] | None = None, max_retries: int = 1) -> SimulationResult:
-    """Run the plan `runs` times with random replica failures and node outages.
+    """Run the plan `runs` times with random replica failures, node outages and availability windows.
 
     Raises
     ------
@@ -96,123 +105,185 @@ def simulate(problem: Problem, plan: Plan, *, runs: int = 1000, seed: int = 0,
     for nid in outages:
         if nid not in problem.nodes.index:
             raise ArgumentError(f"unknown node {nid!r} in an outage", argument="outages")
-    rows = []
+    replicas = _replicas(problem, plan)
+    down = {problem.nodes.index[k]: v for k, v in outages.items()}
+    rng = random.Random(seed)
+    planned_cost = sum(problem.cost(r.task, n) for r in replicas for n in r.nodes)
+    result = SimulationResult(runs=runs, completed=0, makespans=[], costs=[], retries=[], retry_costs=[],
+                              planned_cost=planned_cost, planned_makespan=max((a.end_s for a in plan.assignments),
+                                                                              default=0.0),
+                              outages=dict(outages))
+    for _ in range(runs):
+        run = _Run(problem, down, rng, max_retries)
+        ok = run.execute_plan(replicas)
+        result.completed += ok
+        if ok:
+            result.makespans.append(run.makespan())
+        result.costs.append(run.cost)
+        result.retries.append(run.retries)
+        result.retry_costs.append(run.retry_cost)
+    return result
+
+
+@dataclass(frozen=True, order=True)
+class _Replica:
+    planned_start: float
+    task: int
+    number: int
+    nodes: tuple[int, ...]
+
+
+def _replicas(problem: Problem, plan: Plan) -> list[_Replica]:
+    """The plan's replicas in planned start order, each row one replica."""
+    out = []
     for k, a in enumerate(plan.assignments):
         i, n = problem.dag.index.get(a.task), problem.nodes.index.get(a.node)
         if i is None:
             raise InputError(f"unknown task {a.task!r}", file=plan.source, field=f"assignments[{k}].task")
         if n is None:
             raise InputError(f"unknown node {a.node!r}", file=plan.source, field=f"assignments[{k}].node")
-        rows.append((a.start_s, i, n))
-    missing = [problem.dag.ids[i] for i in range(problem.n_tasks) if i not in {i for _, i, _ in rows}]
+        out.append(_Replica(a.start_s, i, k, (n,)))
+    placed = {r.task for r in out}
+    missing = [problem.dag.ids[i] for i in range(problem.n_tasks) if i not in placed]
     if missing:
         raise InputError(f"the plan places no replica of {', '.join(missing[:5])}", file=plan.source,
                          field="assignments")
-    rows.sort()
-    down = {problem.nodes.index[k]: v for k, v in outages.items()}
-    rng = random.Random(seed)
-    planned_cost = sum(problem.cost(i, n) for _, i, n in rows)
-    result = SimulationResult(runs=runs, completed=0, makespans=[], costs=[], retries=[], retry_costs=[],
-                              planned_cost=planned_cost, planned_makespan=max((a.end_s for a in plan.assignments),
-                                                                              default=0.0),
-                              outages=dict(outages))
-    for _ in range(runs):
-        ok, makespan, cost, retries, retry_cost = _one_run(problem, rows, down, rng, max_retries)
-        result.completed += ok
-        if ok:
-            result.makespans.append(makespan)
-        result.costs.append(cost)
-        result.retries.append(retries)
-        result.retry_costs.append(retry_cost)
-    return result
+    return sorted(out)
 
 
-def _one_run(problem: Problem, rows: list[tuple[float, int, int]], down: dict[int, float], rng: random.Random,
-             max_retries: int) -> tuple[bool, float, float, int, float]:
-    timelines: dict[int, Timeline] = {}
-    success: dict[int, list[tuple[int, float]]] = {}  # task -> [(node, end)] of successful replicas
-    failures: dict[int, list[tuple[int, float]]] = {}
-    pending = {i: 0 for _, i, _ in rows}
-    for _, i, _ in rows:
-        pending[i] += 1
-    cost = 0.0
-    retries = 0
-    retry_cost = 0.0
-    makespan = 0.0
+class _Run:
+    """One random execution of a plan: GPU timelines, each task's successful replicas, the money spent."""
 
-    def tl(n: int) -> Timeline:
-        if n not in timelines:
-            timelines[n] = Timeline(int(problem.nodes.gpus[n]))
-        return timelines[n]
+    def __init__(self, problem: Problem, down: dict[int, float], rng: random.Random, max_retries: int) -> None:
+        self.p, self.down, self.rng, self.max_retries = problem, down, rng, max_retries
+        self.timelines: dict[int, Timeline] = {}
+        self.success: dict[int, list[tuple[tuple[int, ...], float]]] = {}  # task -> [(nodes, end)] that completed
+        self.tried: dict[int, set[int]] = {}
+        self.last_failure: dict[int, float] = {}
+        self.cost = self.retry_cost = 0.0
+        self.retries = 0
+        self.latest_stop = 0.0
 
-    def ready_on(i: int, n: int) -> float | None:
+    def done(self, i: int) -> bool:
+        return len(self.success.get(i, ())) >= self.p.quorum[i]
+
+    def execute_plan(self, replicas: list[_Replica]) -> bool:
+        """Every planned replica, a child after its parents are done; False when a task cannot succeed."""
+        pending: dict[int, int] = {}
+        for r in replicas:
+            pending[r.task] = pending.get(r.task, 0) + 1
+        heap = list(replicas)  # sorted: a heap already
+        waiting: dict[int, list[_Replica]] = {}
+        while heap:
+            r = heapq.heappop(heap)
+            blocker = next((q for q, _ in self.p.dag.parents[r.task] if not self.done(q)), None)
+            if blocker is not None:  # still has planned replicas to run (else the run has ended)
+                waiting.setdefault(blocker, []).append(r)
+                continue
+            was_done = self.done(r.task)
+            self.run_replica(r.task, r.nodes, r.planned_start)
+            pending[r.task] -= 1
+            if pending[r.task] == 0 and not self.done(r.task) and not self.replan(r.task):
+                return False
+            if self.done(r.task) and not was_done:
+                for w in waiting.pop(r.task, []):
+                    heapq.heappush(heap, w)
+        return True
+
+    def replan(self, i: int) -> bool:
+        """New replicas, one at a time, until task i has its quorum or `max_retries` attempts are spent."""
+        attempts = 0
+        while not self.done(i) and attempts < self.max_retries:
+            attempts += 1
+            self.retries += 1
+            node = self.best_node(i, self.last_failure.get(i, 0.0))
+            if node is None:
+                return False
+            before = self.cost
+            self.run_replica(i, (node,), self.last_failure.get(i, 0.0))
+            self.retry_cost += self.cost - before
+        return self.done(i)
+
+    def best_node(self, i: int, now: float) -> int | None:
+        best, best_t = None, math.inf
+        for n in self.p.eligible(i).tolist():
+            if n in self.tried.get(i, ()) or self.down.get(n, math.inf) <= now:
+                continue
+            runtime = self.p.runtime(i, n)
+            t = self.p.nodes.windows.fit(n, max(now, self.ready(i, (n,))), runtime) + runtime
+            if t < best_t:
+                best, best_t = n, t
+        return best
+
+    def ready(self, i: int, nodes: tuple[int, ...]) -> float:
+        """When every input of task i is on all of `nodes`: each parent's quorum-th successful copy, the reads."""
         t = 0.0
-        for p, data in problem.dag.parents[i]:
-            if p not in success:
-                return None
-            t = max(t, min(end + problem.links.transfer(src, n, data) for src, end in success[p]))
+        for n in nodes:
+            for q, data in self.p.dag.parents[i]:
+                t = max(t, quorum_arrival((end + min(self.p.links.transfer(m, n, data) for m in src)
+                                           for src, end in self.success[q]), self.p.quorum[q]))
+        if self.p.dag.reads[i]:
+            t = max(t, float(self.p.read_ready(i, np.array(nodes, dtype=np.int64)).max()))
         return t
 
-    def execute(i: int, n: int, not_before: float) -> tuple[bool, float]:
-        """Run one replica; returns (succeeded, end or failure time). None-ready means the parent failed."""
-        nonlocal cost, makespan
-        ready = ready_on(i, n)
-        runtime = problem.runtime(i, n)
-        g = problem.dag.tasks[i].gpus
-        start = tl(n).earliest(max(not_before, ready), runtime, g)
-        outage = down.get(n, math.inf)
-        if start >= outage:
-            return False, max(start, outage) if math.isfinite(outage) else start
-        end = start + runtime
+    def run_replica(self, i: int, nodes: tuple[int, ...], not_before: float) -> None:
+        """Run one replica: it starts when inputs, GPUs and a window allow, and completes or fails."""
+        n = nodes[0]
+        runtime, gpus = self.p.runtime(i, n), self.p.dag.tasks[i].gpus
+        start, window_end = self.start_on(n, max(not_before, self.ready(i, nodes)), runtime, gpus)
+        self.tried.setdefault(i, set()).add(n)
+        outage = self.down.get(n, math.inf)
+        if start >= min(outage, window_end):
+            self.last_failure[i] = max(self.last_failure.get(i, 0.0), start if math.isfinite(start) else not_before)
+            return
+        failed_at = min(self.failure_time(n, start, runtime), outage, window_end)
+        stop = min(start + runtime, failed_at)
+        self.timeline(n).add(start, stop, gpus)
+        self.cost += (stop - start) / 3600.0 * gpus * float(self.p.nodes.price[n])
+        self.latest_stop = max(self.latest_stop, stop)
+        if failed_at < start + runtime:
+            self.last_failure[i] = max(self.last_failure.get(i, 0.0), stop)
+        else:
+            self.success.setdefault(i, []).append((nodes, stop))
+
+    def start_on(self, n: int, ready: float, runtime: float, gpus: int) -> tuple[float, float]:
+        """The earliest start >= `ready` with the GPUs free at which node n is inside a window, and that
+        window's end (inf, inf when no window is left)."""
+        windows = self.p.nodes.windows.of[n]
+        t = ready
+        while True:
+            t = self.timeline(n).earliest(t, runtime, gpus)
+            if windows is None:
+                return t, math.inf
+            inside = next(((max(t, lo), hi) for lo, hi in windows if t < hi), None)
+            if inside is None:
+                return math.inf, math.inf
+            if inside[0] == t:
+                return inside
+            t = inside[0]
+
+    def failure_time(self, n: int, start: float, runtime: float) -> float:
+        """When the replica fails by itself (inf when it does not): 1 - reputation at a uniform point of its
+        run, and the node's failures per hour as an exponential clock."""
         failed_at = math.inf
-        if rng.random() > float(problem.nodes.reputation[n]):
-            failed_at = start + rng.random() * runtime
-        if outage < end:
-            failed_at = min(failed_at, outage)
-        stop = min(end, failed_at)
-        tl(n).add(start, stop, g)
-        cost += (stop - start) / 3600.0 * g * float(problem.nodes.price[n])
-        makespan = max(makespan, stop)
-        return failed_at == math.inf, stop
+        if self.rng.random() > float(self.p.nodes.reputation[n]):
+            failed_at = start + self.rng.random() * runtime
+        rates = self.p.nodes.failures_per_hour
+        if rates is not None and rates[n] > 0:
+            failed_at = min(failed_at, start + self.rng.expovariate(float(rates[n]) / 3600.0))
+        return failed_at
 
-    for start, i, n in rows:  # already in planned start order
-        if any(p not in success for p, _ in problem.dag.parents[i]):
-            return False, makespan, cost, retries, retry_cost  # a parent never succeeded
-        ok, t = execute(i, n, start)
-        (success if ok else failures).setdefault(i, []).append((n, t))
-        pending[i] -= 1
-        if pending[i] == 0 and i not in success:
-            attempts = 0
-            tried = {m for m, _ in failures.get(i, [])}
-            last = max(tt for _, tt in failures[i])
-            while i not in success and attempts < max_retries:
-                attempts += 1
-                retries += 1
-                n2 = _best_node(problem, i, tried, down, last, ready_on)
-                if n2 is None:
-                    break
-                before = cost
-                ok, t = execute(i, n2, last)
-                retry_cost += cost - before
-                tried.add(n2)
-                if ok:
-                    success.setdefault(i, []).append((n2, t))
-                else:
-                    last = t
-            if i not in success:
-                return False, makespan, cost, retries, retry_cost
-    return True, makespan, cost, retries, retry_cost
+    def makespan(self) -> float:
+        """The last replica's stop, or the last write's delivery (each the quorum-th successful copy)."""
+        out = self.latest_stop
+        for i, writes in enumerate(self.p.dag.writes):
+            for site, data in writes:
+                out = max(out, quorum_arrival(
+                    (end + min(float(self.p.links.site_transfers(site, data, np.array([m]))[0]) for m in src)
+                     for src, end in self.success.get(i, [])), self.p.quorum[i]))
+        return out
 
-
-def _best_node(problem: Problem, i: int, tried: set[int], down: dict[int, float], now: float, ready_on) -> int | None:
-    best, best_t = None, math.inf
-    for n in problem.eligible(i).tolist():
-        if n in tried or down.get(n, math.inf) <= now:
-            continue
-        r = ready_on(i, n)
-        if r is None:
-            return None
-        t = max(now, r) + problem.runtime(i, n)
-        if t < best_t:
-            best, best_t = n, t
-    return best
+    def timeline(self, n: int) -> Timeline:
+        if n not in self.timelines:
+            self.timelines[n] = Timeline(int(self.p.nodes.gpus[n]))
+        return self.timelines[n]

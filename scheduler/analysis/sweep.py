@@ -47,6 +47,9 @@ class ScenarioSpec(StrictModel):
     price_scale: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(default_factory=dict)
     reputation: dict[str, Probability] = Field(default_factory=dict)
     set_level: dict[str, str] = Field(default_factory=dict)
+    lease_end: dict[str, Annotated[float, Field(ge=0, le=1e9)]] = Field(default_factory=dict)
+    failure_scale: Annotated[float, Field(ge=0, le=1e6)] = 1.0
+    move_site: dict[str, str] = Field(default_factory=dict)
     policy: str | None = None
     deadline_s: Annotated[float, Field(gt=0)] | None = None
     objective: Objective | None = None
@@ -76,16 +79,17 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
                             drop_operators=s.drop_operators, bandwidth_scale=s.bandwidth_scale,
                             bandwidth_scale_regions={(a, b): f for a, b, f in s.bandwidth_scale_regions},
                             price_scale=s.price_scale, reputation=s.reputation, set_level=s.set_level,
-                            policy=policy, deadline_s=s.deadline_s,
+                            lease_end=s.lease_end, failure_scale=s.failure_scale,
+                            move_site=s.move_site, policy=policy, deadline_s=s.deadline_s,
                             objective=s.objective.value if s.objective else None))
     return out
 
 
-KNOBS = ("bandwidth-scale", "deadline", "price-scale")
+KNOBS = ("bandwidth-scale", "deadline", "failure-scale", "price-scale")
 
 
 def sweep_scenarios(spec: str, pool: NodePool) -> list[Scenario]:
-    """``knob=v1,v2,...`` to scenarios. Knobs: bandwidth-scale, deadline, price-scale
+    """``knob=v1,v2,...`` to scenarios. Knobs: bandwidth-scale, deadline, failure-scale, price-scale
     (every network) and price-scale:NETWORK.
 
     Raises:
@@ -107,6 +111,8 @@ def sweep_scenarios(spec: str, pool: NodePool) -> list[Scenario]:
         name = f"{knob}={x:g}"
         if base == "bandwidth-scale" and not arg:
             out.append(Scenario(name=name, bandwidth_scale=x))
+        elif base == "failure-scale" and not arg:
+            out.append(Scenario(name=name, failure_scale=x))
         elif base == "deadline" and not arg:
             out.append(Scenario(name=name, deadline_s=x, objective="cost"))
         elif base == "price-scale":

@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain import Link, Node, NodePool, Objective, Plan, Policy, Workload, permissive_policy
+from ..domain import Link, Node, NodePool, Objective, Plan, Policy, Window, Workload, permissive_policy
 from ..domain.fields import suggest
 from ..engine.planner import PlanOptions, plan_problem
 from ..errors import ArgumentError
@@ -40,6 +40,10 @@ class Scenario:
         price_scale: per network, a factor on ``price_per_gpu_hour``.
         reputation: per node, a new reputation.
         set_level: per task, a new declared sensitivity level.
+        lease_end: per node, the time (s) its lease ends: its windows are cut there (a node with no
+            time left leaves the pool).
+        failure_scale: every node's ``failures_per_hour`` times this.
+        move_site: per site, ``COUNTRY`` or ``COUNTRY:REGION`` (the data moves there).
         policy: a different policy (compare two policies).
         deadline_s, objective: override the planning options.
     """
@@ -53,6 +57,9 @@ class Scenario:
     price_scale: dict[str, float] = field(default_factory=dict)
     reputation: dict[str, float] = field(default_factory=dict)
     set_level: dict[str, str] = field(default_factory=dict)
+    lease_end: dict[str, float] = field(default_factory=dict)
+    failure_scale: float = 1.0
+    move_site: dict[str, str] = field(default_factory=dict)
     policy: Policy | None = None
     deadline_s: float | None = None
     objective: str | None = None
@@ -72,6 +79,10 @@ class Scenario:
         parts += [f"price {n} x{f:g}" for n, f in self.price_scale.items()]
         parts += [f"reputation {n}={r:g}" for n, r in self.reputation.items()]
         parts += [f"{t} -> {lv}" for t, lv in self.set_level.items()]
+        parts += [f"lease of {n} ends at {t:g} s" for n, t in self.lease_end.items()]
+        if self.failure_scale != 1.0:
+            parts.append(f"failure rates x{self.failure_scale:g}")
+        parts += [f"site {s} -> {where}" for s, where in self.move_site.items()]
         if self.policy is not None:
             parts.append(f"policy {self.policy.source or 'B'}")
         if self.deadline_s is not None:
@@ -141,7 +152,8 @@ def apply_scenario(workload: Workload, pool: NodePool, policy: Policy | None,
 
 def _check_names(workload: Workload, pool: NodePool, scenario: Scenario) -> None:
     ids = {n.id for n in pool.nodes}
-    for argument, names in (("drop_nodes", scenario.drop_nodes), ("reputation", scenario.reputation)):
+    for argument, names in (("drop_nodes", scenario.drop_nodes), ("reputation", scenario.reputation),
+                            ("lease_end", scenario.lease_end)):
         for nid in names:
             if nid not in ids:
                 raise ArgumentError(f"unknown node {nid!r}{suggest(nid, ids)}", argument=argument)
@@ -158,6 +170,15 @@ def _check_names(workload: Workload, pool: NodePool, scenario: Scenario) -> None
     for tid in scenario.set_level:
         if tid not in workload.by_id:
             raise ArgumentError(f"unknown task {tid!r}{suggest(tid, set(workload.by_id))}", argument="set_level")
+    sites = {s.id for s in workload.sites}
+    for sid, where in scenario.move_site.items():
+        if sid not in sites:
+            raise ArgumentError(f"unknown site {sid!r}{suggest(sid, sites) if sites else '; the workload has none'}",
+                                argument="move_site")
+        country = where.partition(":")[0]
+        if not (len(country) == 2 and country.isalpha() and country.isupper()):
+            raise ArgumentError(f"site {sid}: {where!r} is not COUNTRY or COUNTRY:REGION (e.g. DE:eu-central)",
+                                argument="move_site")
 
 
 def _changed_nodes(pool: NodePool, scenario: Scenario) -> list[Node]:
@@ -173,8 +194,20 @@ def _changed_nodes(pool: NodePool, scenario: Scenario) -> list[Node]:
             changes["price_per_gpu_hour"] = n.price_per_gpu_hour * scenario.price_scale[n.network]
         if n.id in scenario.reputation:
             changes["reputation"] = scenario.reputation[n.id]
+        if scenario.failure_scale != 1.0 and n.failures_per_hour:
+            changes["failures_per_hour"] = n.failures_per_hour * scenario.failure_scale
+        if n.id in scenario.lease_end:
+            windows = _cut_windows(n.available or [Window()], scenario.lease_end[n.id])
+            if not windows:
+                continue  # nothing left of its lease: the node leaves
+            changes["available"] = windows
         nodes.append(n.model_copy(update=changes) if changes else n)
     return nodes
+
+
+def _cut_windows(windows: list[Window], end_s: float) -> list[Window]:
+    """The parts of `windows` before `end_s`."""
+    return [Window(from_s=w.from_s, until_s=min(w.end_s, end_s)) for w in windows if w.from_s < end_s]
 
 
 def _changed_links(pool: NodePool, nodes: list[Node], scenario: Scenario) -> list[Link]:
@@ -200,7 +233,7 @@ def _changed_links(pool: NodePool, nodes: list[Node], scenario: Scenario) -> lis
 
 
 def _changed_workload(workload: Workload, policy: Policy | None, scenario: Scenario) -> Workload:
-    if not scenario.set_level:
+    if not scenario.set_level and not scenario.move_site:
         return workload
     known = (policy or permissive_policy()).rank
     for tid, lv in scenario.set_level.items():
@@ -211,6 +244,12 @@ def _changed_workload(workload: Workload, policy: Policy | None, scenario: Scena
     for t in data["tasks"]:
         if t["id"] in scenario.set_level:
             t["sensitivity"] = scenario.set_level[t["id"]]
+    for site in data.get("sites", []):
+        if site["id"] in scenario.move_site:
+            country, _, region = scenario.move_site[site["id"]].partition(":")
+            site["country"] = country
+            if region:
+                site["region"] = region
     new_workload = Workload.model_validate(data)
     new_workload._source = workload.source
     return new_workload

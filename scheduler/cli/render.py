@@ -144,6 +144,8 @@ def print_explanation(console: Console, e: Explanation, problem: Problem, show_a
     if e.output_level != e.level:
         head.add_row("outputs", f"{e.output_level} (declassified)")
     rules = f"{count(e.required_replicas, 'replica')}, spread by {e.spread}"
+    if e.quorum > 1:
+        rules += f", {e.quorum} must agree (quorum)"
     if e.min_success is not None:
         rules += f", success >= {e.min_success:g}"
     head.add_row("replicas", rules)
@@ -155,10 +157,18 @@ def print_explanation(console: Console, e: Explanation, problem: Problem, show_a
     t.add_column("runtime", justify="right", overflow="fold")
     t.add_column("cost", justify="right", overflow="fold")
     t.add_column("reputation", justify="right", overflow="fold")
+    rates = any(v.failures_per_hour > 0 for v in e.verdicts)
+    windows = any(v.windows != "always" for v in e.verdicts)
+    if rates:
+        t.add_column("failures/h", justify="right", overflow="fold")
+        t.add_column("completes", justify="right", overflow="fold")
+    if windows:
+        t.add_column("available", overflow="fold")
     for v in shown:
+        extra = [f"{v.failures_per_hour:g}", f"{v.completion_probability:.4f}"] if rates else []
         t.add_row(v.node, Text("ok", style="green") if v.eligible else Text("no", style="red"),
                   "; ".join(f"{r.rule.value}: {r.detail}" for r in v.rejections), hms(v.runtime_s),
-                  format_usd(v.cost_usd), f"{v.reputation:.4f}")
+                  format_usd(v.cost_usd), f"{v.reputation:.4f}", *extra, *([v.windows] if windows else []))
     parts: list = [Text(e.summary, style="bold" if e.eligible else "bold red"), head, t]
     if len(shown) < len(e.verdicts):
         parts.append(Text(f"... {len(e.verdicts) - len(shown)} more nodes (use --all or --format json)"))

@@ -23,11 +23,12 @@ from .policy import (
     required_replicas,
     spread_value,
 )
-from .pool import Link, Node, NodePool
-from .workload import Dependency, Task, Workload
+from .pool import Link, Node, NodePool, Window
+from .workload import Dependency, Site, SiteData, Task, Workload
 
 __all__ = [
     "Assignment", "Dependency", "Level", "LevelOrigin", "Link", "Network", "Node", "NodePool", "Objective", "Plan",
-    "PlanStatus", "Policy", "Rejection", "Rule", "StrictModel", "TEE_KINDS", "Task", "Unplaceable", "Workload",
+    "PlanStatus", "Policy", "Rejection", "Rule", "Site", "SiteData", "StrictModel", "TEE_KINDS", "Task", "Unplaceable",
+    "Window", "Workload",
     "effective_levels", "permissive_policy", "rejections", "required_replicas", "spread_value",
 ]

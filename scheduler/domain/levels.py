@@ -40,7 +40,11 @@ class Level(StrictModel):
     spread: SpreadKey | None = Field(
         None, description="Replicas need distinct values of this node attribute (default: node).")
     min_success: Probability | None = Field(
-        None, description="1 - prod over replicas of (1 - reputation) must reach this.")
+        None, description="The probability that at least `quorum` replicas complete (each with its completion "
+                          "probability) must reach this.")
+    quorum: ReplicaCount = Field(
+        1, description="Replicas that must finish (and agree) for the task to count as done: at least this many "
+                       "replicas, children wait for the quorum-th copy of the data.")
     declassify_to: Identifier | None = Field(
         None, description="Lowest level a declassifying task may release this data at; absent = never lowered.")
     labels: Labels = Field(default_factory=dict, description="Any string map, for people and tools.")

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from .pool import NodePool
+from .workload import Site
 
 
 class Network:
@@ -41,6 +42,17 @@ class Network:
             if hit is not None:
                 return hit
         return min(na.bandwidth_gbps, nb.bandwidth_gbps)
+
+    def site_bandwidth_gbps(self, site: Site, node: str) -> float:
+        """Bandwidth between a site and node `node` in Gbit/s (contract 1.1): the pool's link for their
+        region pair, else the smaller of the two `bandwidth_gbps` (node-pair links never name sites)."""
+        n = self._nodes[node]
+        hit = self.region_links.get(frozenset((site.region, n.region)))
+        return hit if hit is not None else min(site.bandwidth_gbps, n.bandwidth_gbps)
+
+    def site_transfer_s(self, site: Site, node: str, data_gb: float) -> float:
+        """Seconds to move `data_gb` between a site and node `node` (either way)."""
+        return 0.0 if data_gb <= 0 else data_gb * 8.0 / self.site_bandwidth_gbps(site, node)
 
     def transfer_s(self, a: str, b: str, data_gb: float) -> float:
         """Seconds to move `data_gb` gigabytes from node `a` to node `b`."""

@@ -20,7 +20,8 @@ from enum import Enum
 from ..errors import InputError
 from .levels import Level, Policy
 from .pool import Node
-from .workload import Task, Workload
+from .units import format_duration
+from .workload import Site, Task, Workload
 
 
 class Rule(str, Enum):
@@ -34,6 +35,7 @@ class Rule(str, Enum):
     COUNTRY = "country"
     REGION = "region"
     NETWORK = "network"
+    WINDOW = "window"  # no availability window of the node holds the task's runtime there
 
 
 RULE_PHRASES: dict[Rule, tuple[str, str]] = {  # (said of one node, said of several)
@@ -45,6 +47,7 @@ RULE_PHRASES: dict[Rule, tuple[str, str]] = {  # (said of one node, said of seve
     Rule.COUNTRY: ("outside allowed countries",) * 2,
     Rule.REGION: ("outside allowed regions",) * 2,
     Rule.NETWORK: ("outside allowed networks",) * 2,
+    Rule.WINDOW: ("has no availability window long enough", "have no availability window long enough"),
 }
 
 
@@ -64,9 +67,10 @@ class LevelOrigin:
         level: the effective level's name.
         own: the task's declared level (or the policy default).
         raised_by: the parent whose output level set the effective level, or None
-            when the task's own level decides.
+            when the task's own level (or a site it reads) decides.
         output: the level its outputs carry to children.
         declassified: True when `output` is below `level` because the task declassifies.
+        raised_by_site: the site read whose level set the effective level, or None.
     """
 
     level: str
@@ -74,6 +78,7 @@ class LevelOrigin:
     raised_by: str | None
     output: str
     declassified: bool
+    raised_by_site: str | None = None
 
 
 def check_levels(workload: Workload, policy: Policy) -> None:
@@ -83,24 +88,25 @@ def check_levels(workload: Workload, policy: Policy) -> None:
         InputError: naming the workload file and the task's field.
     """
     known = policy.rank
+    where = f"the policy{' ' + policy.source if policy.source else ''} has {', '.join(known)}"
     for i, t in enumerate(workload.tasks):
         if t.sensitivity is not None and t.sensitivity not in known:
-            hint = ", ".join(known)
-            raise InputError(
-                f"unknown level {t.sensitivity!r}; the policy{' ' + policy.source if policy.source else ''} "
-                f"has {hint}",
-                file=workload.source,
-                field=f"tasks[{i}].sensitivity",
-            )
+            raise InputError(f"unknown level {t.sensitivity!r}; {where}", file=workload.source,
+                             field=f"tasks[{i}].sensitivity")
+    for k, site in enumerate(workload.sites):
+        if site.level is not None and site.level not in known:
+            raise InputError(f"unknown level {site.level!r} of site {site.id!r}; {where}", file=workload.source,
+                             field=f"sites[{k}].level")
 
 
 def effective_levels(workload: Workload, policy: Policy) -> dict[str, LevelOrigin]:
     """The effective level of every task (contract: Meaning, "Effective level").
 
-    A task's effective level is the highest of its own level and its parents'
-    output levels. Its output level is its effective level, except when it
-    declassifies: then it is the higher of its own declared level and the
-    effective level's `declassify_to` (unchanged when that level has none).
+    A task's effective level is the highest of its own level, its parents'
+    output levels and the levels of the sites it reads. Its output level is its
+    effective level, except when it declassifies: then it is the higher of its own
+    declared level and the effective level's `declassify_to` (unchanged when that
+    level has none).
 
     Raises:
         InputError: a task names a level the policy does not have.
@@ -112,18 +118,23 @@ def effective_levels(workload: Workload, policy: Policy) -> dict[str, LevelOrigi
     for tid in workload.topological_order:
         t = tasks[tid]
         own = t.sensitivity if t.sensitivity is not None else policy.default
-        level, raised_by = own, None
+        level, raised_by, by_site = own, None, None
         for dep in t.depends_on:
             parent_out = out[dep.task].output
             if rank[parent_out] > rank[level]:
                 level, raised_by = parent_out, dep.task
+        for read in t.reads:
+            site_level = workload.site_by_id[read.site].level
+            if site_level is not None and rank[site_level] > rank[level]:
+                level, raised_by, by_site = site_level, None, read.site
         output, declassified = level, False
         if t.declassifies:
             floor = policy.level(level).declassify_to
             if floor is not None:
                 output = own if rank[own] >= rank[floor] else floor
                 declassified = rank[output] < rank[level]
-        out[tid] = LevelOrigin(level=level, own=own, raised_by=raised_by, output=output, declassified=declassified)
+        out[tid] = LevelOrigin(level=level, own=own, raised_by=raised_by, output=output, declassified=declassified,
+                               raised_by_site=by_site)
     return out
 
 
@@ -152,6 +163,35 @@ def declassification_notes(workload: Workload, policy: Policy, origins: dict[str
     return notes
 
 
+def residency_rejections(level: Level, site: Site) -> list[Rejection]:
+    """The rules of `level` (the writing task's output level) that forbid storing data at `site`: its
+    `countries`, `regions` and `networks` (storage has no TEE, attestation or reputation rules).
+
+    >>> from scheduler.domain import Level
+    >>> from scheduler.domain.workload import Site
+    >>> [r.detail for r in residency_rejections(Level(name="c", countries=["DE"]), Site(id="s3", country="US"))]
+    ['site s3 is in country US, not in DE']
+    """
+    why = []
+    for rule, allowed, value, what in ((Rule.COUNTRY, level.countries, site.country, "country"),
+                                       (Rule.REGION, level.regions, site.region, "region"),
+                                       (Rule.NETWORK, level.networks, site.network, "network")):
+        if allowed is not None and value not in allowed:
+            why.append(Rejection(rule, f"site {site.id} is in {what} {value or '(none)'}, not in {', '.join(allowed)}"))
+    return why
+
+
+def window_rejection(node: Node, runtime_s: float) -> Rejection | None:
+    """Why `node` cannot hold a replica of `runtime_s` seconds: none of its windows is that long."""
+    if node.available is None:
+        return None
+    longest = max(w.end_s - w.from_s for w in node.available)
+    if longest + 1e-9 * max(1.0, runtime_s) >= runtime_s:
+        return None
+    return Rejection(Rule.WINDOW, f"runs {format_duration(runtime_s)} here, the node's longest availability window "
+                                  f"is {format_duration(longest)}")
+
+
 def rejections(task: Task, level: Level, node: Node) -> list[Rejection]:
     """Every rule that forbids `task` (at effective `level`) on `node`; [] when eligible."""
     why: list[Rejection] = []
@@ -178,8 +218,8 @@ def rejections(task: Task, level: Level, node: Node) -> list[Rejection]:
 
 
 def required_replicas(task: Task, level: Level) -> int:
-    """The least number of replicas: max(task.replicas, level.min_replicas)."""
-    return max(task.replicas, level.min_replicas)
+    """The least number of replicas: max(task.replicas, level.min_replicas, level.quorum)."""
+    return max(task.replicas, level.min_replicas, level.quorum)
 
 
 def spread_value(level: Level, node: Node) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from .fields import (
     FileModel,
     GpuCount,
     Identifier,
+    MAX_SECONDS,
     Labels,
     Name,
     NonNegFloat,
@@ -25,6 +27,24 @@ from .fields import (
     located,
     suggest,
 )
+
+
+class Window(StrictModel):
+    """A stretch of time the node may be used (contract 1.1: Availability windows)."""
+
+    from_s: Annotated[float, Field(ge=0, le=MAX_SECONDS)] = Field(0.0, description="Start, seconds (default 0).")
+    until_s: Annotated[float, Field(gt=0, le=MAX_SECONDS)] | None = Field(
+        None, description="End, seconds; absent = open-ended.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.until_s is not None and self.until_s <= self.from_s:
+            raise located(f"until_s {self.until_s:g} must be after from_s {self.from_s:g}", "until_s")
+        return self
+
+    @property
+    def end_s(self) -> float:
+        return math.inf if self.until_s is None else self.until_s
 
 
 class Node(StrictModel):
@@ -44,6 +64,12 @@ class Node(StrictModel):
     attested: bool = Field(False, description="Remote attestation verified.")
     reputation: Probability = Field(0.5, description="Probability that a task placed here completes, in [0, 1].")
     bandwidth_gbps: Bandwidth = Field(1.0, description="The node's network link, Gbit/s.")
+    available: Annotated[list[Window], Field(min_length=1)] | None = Field(
+        None, description="When the node may be used (a lease, a machine lent at night); absent = always. Every "
+                          "replica lies inside one window.")
+    failures_per_hour: Annotated[float, Field(ge=0, le=1e6)] = Field(
+        0.0, description="Failure rate while a replica runs: it completes with reputation x "
+                         "exp(-failures_per_hour x runtime_h).")
     labels: Labels = Field(default_factory=dict, description="Any string map.")
 
     @model_validator(mode="after")

@@ -172,6 +172,58 @@ def meets(probability: float, target: float) -> bool:
     return probability >= target - PROBABILITY_EPS
 
 
+def replicas_needed(probability: float, quorum: int, target: float, most: int) -> int | None:
+    """The fewest replicas, each completing with `probability`, of which at least `quorum` complete
+    with probability `target` (`meets`); None when `most` are not enough.
+
+    >>> replicas_needed(0.88, 3, 0.99, 10), replicas_needed(0.9, 1, 0.99, 10), replicas_needed(0.5, 2, 0.99, 3)
+    (6, 2, None)
+    """
+    for c in range(max(1, quorum), most + 1):
+        if meets(task_success([probability] * c, quorum), target):
+            return c
+    return None
+
+
+def completion_counts(probabilities: Iterable[float], quorum: int) -> list[float]:
+    """How many of independent replicas complete, truncated at `quorum`: entry j < quorum is the
+    probability that exactly j complete, entry `quorum` that at least `quorum` do (its last entry is
+    `task_success`).
+
+    >>> [round(x, 6) for x in completion_counts([0.5, 0.5], 2)]
+    [0.25, 0.5, 0.25]
+    """
+    dist = [1.0] + [0.0] * quorum
+    for p in probabilities:
+        p = float(p)
+        for j in range(quorum, 0, -1):
+            dist[j] = dist[j] * (1.0 if j == quorum else 1.0 - p) + dist[j - 1] * p
+        dist[0] *= 1.0 - p
+    return dist
+
+
+def merge_counts(a: list[float], b: list[float]) -> list[float]:
+    """`completion_counts` of two disjoint groups of replicas combined (the same quorum)."""
+    q = len(a) - 1
+    out = [0.0] * (q + 1)
+    for i, x in enumerate(a):
+        if x:
+            for j, y in enumerate(b):
+                out[min(i + j, q)] += x * y
+    return out
+
+
+def quorum_arrival(times: Iterable[float], quorum: int = 1) -> float:
+    """The `quorum`-th earliest of `times` (inf when there are fewer): when a quorum of copies of a
+    result has arrived, a child may start (contract 1.1, Quorum).
+
+    >>> quorum_arrival([30.0, 10.0, 20.0], 2), quorum_arrival([5.0], 2)
+    (20.0, inf)
+    """
+    ordered = sorted(times)
+    return float(ordered[quorum - 1]) if len(ordered) >= quorum else math.inf
+
+
 def log_task_success(probabilities: Iterable[float], quorum: int = 1) -> float:
     """``log(task_success(...))``, -inf when the task cannot succeed (with quorum 1 computed as
     ``log1p(-prod(1 - p))``, exact for tiny failure probabilities)."""

@@ -12,6 +12,8 @@ from .fields import (
     FileModel,
     GpuCount,
     Identifier,
+    Bandwidth,
+    CountryCode,
     Labels,
     Name,
     NonNegFloat,
@@ -38,6 +40,25 @@ class Dependency(StrictModel):
     data_gb: NonNegFloat = Field(0.0, description="GB (10^9 bytes) of the parent's output this task reads.")
 
 
+class Site(StrictModel):
+    """A place that holds data and runs nothing (contract 1.1: Sites): a bucket, the user's storage."""
+
+    id: Identifier = Field(description="Unique among the workload's sites.")
+    network: Name = Field("unknown", description="Where the storage is rented.")
+    region: Name = Field("", description="Region, for bandwidth overrides and residency.")
+    country: CountryCode = Field("", description="ISO 3166-1 alpha-2 country code (residency).")
+    bandwidth_gbps: Bandwidth = Field(1.0, description="The site's network link, Gbit/s.")
+    level: Identifier | None = Field(None, description="A level of the policy: what is read from here is at least "
+                                                       "this sensitive.")
+
+
+class SiteData(StrictModel):
+    """Data a task reads from or writes to a site."""
+
+    site: Identifier = Field(description="The site's id.")
+    data_gb: NonNegFloat = Field(0.0, description="GB read before the replica starts, or written after it ends.")
+
+
 class Task(StrictModel):
     """A step of the workload (contract: Workload)."""
 
@@ -52,13 +73,20 @@ class Task(StrictModel):
     replicas: ReplicaCount = Field(1, description="Copies to run on distinct nodes.")
     depends_on: list[Annotated[Dependency, BeforeValidator(_dependency)]] = Field(
         default_factory=list, description="Parents: an id (no data) or {task, data_gb}.")
+    reads: list[SiteData] = Field(default_factory=list, description="Data fetched from sites before a replica "
+                                                                     "starts (from time 0, in parallel).")
+    writes: list[SiteData] = Field(default_factory=list, description="Data stored to sites after the task ends; "
+                                                                      "the makespan includes its delivery.")
+    nodes: ReplicaCount = Field(1, description="A gang: each replica spans this many distinct nodes at once.")
+    sync_gb: NonNegFloat = Field(0.0, description="A gang's exchange: GB each node exchanges with the others over "
+                                                   "the run, over the slowest link among them.")
     labels: Labels = Field(default_factory=dict, description="Any string map (e.g. image and command for exports).")
 
-    @field_validator("depends_on", "duration_by_gpu", mode="before")
+    @field_validator("depends_on", "duration_by_gpu", "reads", "writes", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any, info: Any) -> Any:
         if value is None:
-            return [] if info.field_name == "depends_on" else {}
+            return {} if info.field_name == "duration_by_gpu" else []
         return value
 
     @field_validator("depends_on")
@@ -76,11 +104,21 @@ class Workload(FileModel):
     """A DAG of tasks. The graph is checked for unknown parents and cycles."""
 
     name: Name = Field("", description="Name of the workload.")
+    sites: list[Site] = Field(default_factory=list, description="Places that hold data (buckets), for reads and "
+                                                                  "writes.")
     tasks: Annotated[list[Task], Field(min_length=1)] = Field(description="The steps; `depends_on` makes the DAG.")
     labels: Labels = Field(default_factory=dict, description="Any string map.")
 
     @model_validator(mode="after")
     def _dag(self) -> Workload:
+        check_unique([s.id for s in self.sites], "site", ("sites",), where="sites")
+        site_ids = {s.id for s in self.sites}
+        for i, t in enumerate(self.tasks):
+            for kind in ("reads", "writes"):
+                for j, d in enumerate(getattr(t, kind)):
+                    if d.site not in site_ids:
+                        raise located(f"unknown site {d.site!r}{suggest(d.site, site_ids)}", "tasks", i, kind, j,
+                                      "site")
         ids = [t.id for t in self.tasks]
         check_unique(ids, "task", ("tasks",), where="tasks")
         known = set(ids)
@@ -110,6 +148,10 @@ class Workload(FileModel):
     @cached_property
     def by_id(self) -> dict[str, Task]:
         return {t.id: t for t in self.tasks}
+
+    @cached_property
+    def site_by_id(self) -> dict[str, Site]:
+        return {s.id: s for s in self.sites}
 
     @cached_property
     def topological_order(self) -> list[str]:

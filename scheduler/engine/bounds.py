@@ -1,6 +1,8 @@
 """Lower bounds that hold for every valid plan, computed without search.
 
-- Critical path: each task on its fastest allowed node, transfers free.
+- Critical path: each task on its fastest allowed node, transfers free; reads,
+  availability windows (the best node's earliest start that fits) and the fastest
+  write delivery after the end count (version 1.1).
 - Energy: tasks whose allowed nodes lie inside one node set need their work on
   that set's GPUs. A task's work is its least runtime x speed over its nodes (in
   reference-GPU-seconds, times GPUs and required replicas); the set delivers
@@ -20,6 +22,9 @@
   set's largest jobs) bounds it too. Montage-103 on 12 nodes: 21 jobs of 15-17 s
   against 8 fast GPUs give 15.8 s where splitting them gave 11.1 s.
 - Cost: each required replica on its cheapest distinct allowed node.
+
+Replicas counted: the required ones, or more when `min_success` needs more even on the
+most reliable nodes (`Problem.least_replicas`).
 
 With replanning, finished tasks keep their times and nothing new starts before
 the release time.
@@ -87,17 +92,14 @@ def compute_bounds(
     finished = finished_end_s or {}
     kept = fixed_replicas or {}
     n = problem.n_tasks
-    fastest = np.zeros(n)
-    for i in range(n):
-        if i not in finished:
-            nodes = allowed[i]
-            fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
-    _, finish, via = earliest_times(problem, fastest, release_s, finished, running_end_s)
-    cp = float(finish.max()) if n else 0.0
+    fastest = _fastest_runtimes(problem, allowed, finished)
+    start, finish, via = earliest_times(problem, fastest, release_s, finished, running_end_s, allowed)
+    writes = write_tails(problem, allowed, skip=set(finished))
+    cp = float((finish + writes).max()) if n else 0.0
     work = _work_left(problem, allowed, finished, kept)
     energy, energy_tasks = _energy_bound(problem, work, release_s)
-    head = np.maximum(finish - np.where(np.isfinite(fastest), fastest, 0.0), release_s)
-    tail = tails(problem, fastest, skip=set(finished))
+    head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
+    tail = tails(problem, fastest, skip=set(finished), own=writes)
     used = np.zeros(problem.n_nodes, dtype=bool)
     for nodes in {id(allowed[i]): allowed[i] for i in work.per_gpu}.values():  # tasks share cached eligibility arrays
         used[nodes] = True
@@ -107,8 +109,18 @@ def compute_bounds(
         fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, work.jobs, work.first_jobs, work.per_gpu, head, tail,
                                                      release_s, speeds)
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=work.cost_usd,
-                  critical_path=_path(problem, finish, via) if n and np.isfinite(cp) else [],
+                  critical_path=_path(problem, finish + writes, via) if n and np.isfinite(cp) else [],
                   energy_tasks=energy_tasks, fastest_gpus_s=fastest_gpus, fastest_gpus_tasks=fg_tasks)
+
+
+def _fastest_runtimes(problem: Problem, allowed: list[np.ndarray], finished: dict[int, float]) -> np.ndarray:
+    """Each unfinished task's shortest runtime on its allowed nodes (inf with none; 0 when finished)."""
+    fastest = np.zeros(problem.n_tasks)
+    for i in range(problem.n_tasks):
+        if i not in finished:
+            nodes = allowed[i]
+            fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
+    return fastest
 
 
 def _path(problem: Problem, finish: np.ndarray, via: list[int]) -> list[str]:
@@ -140,7 +152,7 @@ def _work_left(problem: Problem, allowed: list[np.ndarray], finished: dict[int, 
         if i in finished:
             continue
         nodes = allowed[i]
-        need = max(0, problem.required[i] - kept.get(i, 0))
+        need = max(0, problem.least_replicas(i, nodes) - kept.get(i, 0))
         g = problem.dag.tasks[i].gpus
         if need and g and len(nodes):
             # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
@@ -180,13 +192,16 @@ def _energy_bound(problem: Problem, work: _WorkLeft, release_s: float) -> tuple[
 
 def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0.0,
                    finished_end_s: dict[int, float] | None = None,
-                   running_end_s: dict[int, float] | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+                   running_end_s: dict[int, float] | None = None,
+                   allowed: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Per task, the earliest start and end with every task taking `runtime_s` (transfers free,
     nothing new before `release_s`, finished tasks ending when they did, tasks with replicas
     already running ending no later than the first of those), and the parent whose end sets the
-    start (-1 for none): the forward pass of a critical path."""
+    start (-1 for none): the forward pass of a critical path. With `allowed`, reads and
+    availability windows hold starts back too (`Problem.start_floors`, the best of the nodes)."""
     finished = finished_end_s or {}
     running = running_end_s or {}
+    limits = allowed is not None and problem.has_starts_limits
     n = problem.n_tasks
     start = np.zeros(n)
     end = np.zeros(n)
@@ -200,18 +215,35 @@ def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0
             if end[p] > at:
                 at, via[i] = float(end[p]), p
         start[i], end[i] = at, at + runtime_s[i]
+        if limits and len(allowed[i]):
+            floors = problem.start_floors(i, allowed[i], at)
+            start[i] = max(at, float(floors.min()))
+            end[i] = max(start[i] + runtime_s[i], float(np.min(floors + problem.runtimes(i, allowed[i]))))
         if running.get(i, np.inf) < end[i]:
             end[i], via[i] = running[i], -1
     return start, end, via
 
 
-def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None) -> np.ndarray:
-    """Per task, the longest chain of its descendants' `runtime_s` after it (transfers free);
+def write_tails(problem: Problem, allowed: list[np.ndarray], skip: set[int] | None = None) -> np.ndarray:
+    """Per task, the least time after its end until its writes are delivered (`Problem.write_tail`)."""
+    out = np.zeros(problem.n_tasks)
+    if problem.dag.has_writes:
+        for i in range(problem.n_tasks):
+            if not skip or i not in skip:
+                out[i] = problem.write_tail(i, allowed[i])
+    return out
+
+
+def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None,
+          own: np.ndarray | None = None) -> np.ndarray:
+    """Per task, the longest chain of its descendants' `runtime_s` after it (transfers free), or its
+    `own` tail (its writes' delivery, `write_tails`) when longer, the chain's last task's own included;
     tasks in `skip` (finished) add nothing."""
     skip = skip or set()
-    out = np.zeros(problem.n_tasks)
+    out = np.zeros(problem.n_tasks) if own is None else own.astype(float).copy()
     for i in range(problem.n_tasks - 1, -1, -1):
-        out[i] = max((runtime_s[c] + out[c] for c, _ in problem.dag.children[i] if c not in skip), default=0.0)
+        chain = max((runtime_s[c] + out[c] for c, _ in problem.dag.children[i] if c not in skip), default=0.0)
+        out[i] = max(out[i], chain)
     return out
 
 

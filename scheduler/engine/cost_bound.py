@@ -30,7 +30,7 @@ import numpy as np
 
 from ..domain.rules import DEADLINE_TOLERANCE_S
 from ..problem import Problem
-from .bounds import earliest_times, tails
+from .bounds import earliest_times, tails, write_tails
 
 MAX_PAIRS = 150_000  # (task, node) variables above which the relaxation is not built
 MAX_ROUNDS = 30  # rounds of chain cuts
@@ -70,13 +70,14 @@ def deadline_cost_bound(
     started = time.monotonic()
     finished = finished_end_s or {}
     kept = fixed_replicas or {}
-    todo = [i for i in range(problem.n_tasks) if i not in finished and problem.dag.tasks[i].gpus > 0
-            and problem.required[i] - kept.get(i, 0) > 0 and len(allowed[i])]
+    need = {i: problem.least_replicas(i, allowed[i]) - kept.get(i, 0) for i in range(problem.n_tasks)
+            if i not in finished and problem.dag.tasks[i].gpus > 0 and len(allowed[i])}
+    todo = [i for i, k in need.items() if k > 0]
     if sum(len(allowed[i]) for i in todo) > MAX_PAIRS:
         return None
     lp = _Relaxation(problem, allowed, deadline_s, release_s, finished, running_end_s)
     for i in todo:
-        if not lp.add_task(i, problem.required[i] - kept.get(i, 0), i in kept):
+        if not lp.add_task(i, need[i], i in kept):
             return None  # no plan meets the deadline; the other bounds say so and why
     lp.add_capacity()
     value = lp.solve_with_cuts(started + time_limit_s)
@@ -99,8 +100,9 @@ class _Relaxation:
             if i not in finished and len(allowed[i]):
                 self.fastest[i] = float(np.min(problem.runtimes(i, allowed[i])))
         self.limit_s = deadline_s * (1 + 1e-9) + DEADLINE_TOLERANCE_S  # the tolerance plans are held to
-        self.head, self.end, _ = earliest_times(problem, self.fastest, release_s, finished, running_end_s)
-        self.tail = tails(problem, self.fastest, skip=set(finished))
+        self.head, self.end, _ = earliest_times(problem, self.fastest, release_s, finished, running_end_s, allowed)
+        self.tail = tails(problem, self.fastest, skip=set(finished),
+                          own=write_tails(problem, allowed, skip=set(finished)))
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
         self.objective = self.solver.Objective()
         self.load: dict[int, list[tuple[object, float]]] = {}
@@ -113,9 +115,10 @@ class _Relaxation:
         nodes = self.allowed[i]
         runtime = problem.runtimes(i, nodes)
         cost = problem.costs(i, nodes)
-        first = self.head[i] + runtime + self.tail[i] <= self.limit_s
+        head = problem.start_floors(i, nodes, self.head[i]) if problem.has_starts_limits else self.head[i]
+        first = head + runtime + self.tail[i] <= self.limit_s
         single = need == 1 and not has_kept
-        ok = first if single else self.head[i] + runtime <= self.limit_s
+        ok = first if single else head + runtime <= self.limit_s
         if ok.sum() < need or (not first.any() and not has_kept):
             return False
         count = solver.Constraint(need, solver.infinity())

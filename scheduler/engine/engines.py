@@ -26,6 +26,7 @@ from ..errors import InfeasibleReason
 from ..problem import Problem
 from .cpsat.results import SolveStatus
 from .heuristic import retime
+from .heuristic.builder import WindowMissed
 from .options import EngineChoice
 from .run import PlanningRun, SolverOutcome
 from .schedule import Schedule
@@ -67,7 +68,7 @@ class CpSatEngine:
             run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
             return []
         allowed = run.givens.allowed
-        size = sum(len(allowed[i]) * max(1, problem.required[i]) for i in range(problem.n_tasks))
+        size = model_literals(problem, allowed)
         narrowed = self.narrow and size > opts.max_model_literals
         if narrowed:
             allowed = candidate_lists(problem, run, run.warm)
@@ -77,6 +78,18 @@ class CpSatEngine:
             _improve_by_windows(run, allowed, size)
             return []
         return _solve_whole(run, allowed, narrowed)
+
+
+def model_literals(problem: Problem, allowed: list[np.ndarray]) -> int:
+    """Node literals of the whole model: per task, its nodes times its slots (a quorum level's slots are
+    its fewest replicas plus room for two more, as `build_data` makes them)."""
+    size = 0
+    for i in range(problem.n_tasks):
+        slots = max(1, problem.required[i])
+        if problem.quorum[i] > 1 and len(allowed[i]):
+            slots = max(slots, problem.least_replicas(i, allowed[i])) + 2
+        size += len(allowed[i]) * slots
+    return size
 
 
 def engine_for(choice: EngineChoice | Engine) -> Engine:
@@ -107,8 +120,7 @@ def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) 
                      f"({stats.windows} windows, {stats.improved} improvements)")
     if stats.wall_stopped:
         run.notes.append("the time limit stopped the windows before their deterministic budget: a rerun may differ")
-    if better is not run.warm:
-        run.candidates.append(better)
+    if better is not run.warm and run.admit(better, "solver's windows"):
         run.engine_used = "cp-sat"
 
 
@@ -122,9 +134,15 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
                       fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in g.fixed.items()},
                       finished=g.finished, success_target=opts.success_target,
                       replicas_at_least={i: len(nodes) for i, nodes in (g.preferred or {}).items()})
-    hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
-    if opts.objective == Objective.MAKESPAN:
-        data.horizon = max(int(round(hint.makespan())), data.release + 1)
+    hint: Schedule | None
+    try:
+        hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
+    except WindowMissed:  # the solver searches without a warm start, and proves nothing within its horizon
+        hint = None
+        run.notes.append(f"the solver's clock ({data.quantum_s:g} s units, windows rounded inwards) cannot hold "
+                         "the heuristic's plan inside the availability windows: CP-SAT searched without it")
+    if opts.objective == Objective.MAKESPAN and hint is not None:
+        data.horizon = max(int(round(hint.makespan(problem, data.quantum_s))), data.release + 1)
     settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s, success_target=opts.success_target,
                           time_limit_s=max(0.1, run.remaining()), workers=opts.workers, seed=opts.seed,
                           preferred=g.preferred, progress=opts.progress,
@@ -132,14 +150,15 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
                           cancel=opts.cancel)
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
+    # a model stricter than the contract (`data.conservative`) proves nothing about the whole problem
+    partial = narrowed or data.conservative or hint is None
     run.solver = SolverOutcome(
-        status=out.status if not narrowed or out.status.has_solution else SolveStatus.UNKNOWN,
-        makespan_bound_s=None if narrowed else out.makespan_bound_s,
-        cost_bound_usd=None if narrowed else out.cost_bound_usd, exact_clock=data.exact_clock, narrowed=narrowed)
+        status=out.status if not partial or out.status.has_solution else SolveStatus.UNKNOWN,
+        makespan_bound_s=None if partial else out.makespan_bound_s,
+        cost_bound_usd=None if partial else out.cost_bound_usd, exact_clock=data.exact_clock, narrowed=partial)
     if out.schedule is not None:
         exact = retime(problem, out.schedule.in_seconds(problem, data.quantum_s), run.heuristic_settings())
-        if run.meets_deadline(exact):
-            run.candidates.append(exact)
+        if run.admit(exact, "solver's"):
             run.solver.schedule = exact
             run.engine_used = "cp-sat"
     if run.solver.status == SolveStatus.INFEASIBLE and not run.candidates:
@@ -156,7 +175,7 @@ def horizon_s(run: PlanningRun) -> float:
     no cheapest plan exceeds (every replica one after another)."""
     problem, opts, g, warm = run.problem, run.options, run.givens, run.warm
     if opts.objective == Objective.MAKESPAN:
-        return warm.makespan()
+        return warm.makespan(problem)
     if opts.deadline_s is not None:
         return opts.deadline_s
     total = max(g.release_s, max((r.end for reps in g.fixed.values() for r in reps), default=0.0))
@@ -167,7 +186,7 @@ def horizon_s(run: PlanningRun) -> float:
         for _, data in problem.dag.parents[i]:
             if data > 0:
                 total += data * 8.0 / float(problem.nodes.bandwidth.min())
-    return max(total, warm.makespan())
+    return max(total, warm.makespan(problem))
 
 
 def candidate_lists(problem: Problem, run: PlanningRun, heur: Schedule) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..domain import Objective
-from ..domain.rules import DEADLINE_TOLERANCE_S
+from ..domain.rules import DEADLINE_TOLERANCE_S, meets
 from ..problem import Problem
 from .bounds import Bounds
 from .cost_bound import CostBound
@@ -126,7 +126,47 @@ class PlanningRun:
         return not self.options.deterministic and self.remaining() < reserve_s
 
     def meets_deadline(self, s: Schedule) -> bool:
-        return self.options.deadline_s is None or s.makespan() <= self.options.deadline_s + DEADLINE_TOLERANCE_S
+        return self.options.deadline_s is None or s.makespan(self.problem) <= self.options.deadline_s + DEADLINE_TOLERANCE_S
+
+    def replica_rule_broken(self, i: int, reps: list[Replica]) -> str | None:
+        """The replica rule task `i` breaks with `reps` (count, allowed nodes, spread, min_success), or None.
+        Replicas kept from a running plan count wherever they are."""
+        problem, g = self.problem, self.givens
+        kept = set(g.kept_nodes.get(i, []))
+        nodes = np.array([r.node for r in reps], dtype=np.int64)
+        new = np.array([n for n in nodes.tolist() if n not in kept], dtype=np.int64)
+        codes = problem.spread_of(i)[nodes]
+        if len(reps) < problem.required[i]:
+            return "replicas"
+        if not np.isin(new, g.allowed[i]).all():
+            return "eligibility"
+        if len(np.unique(codes)) < len(codes):
+            return "spread"
+        level = problem.levels[i]
+        if level.min_success is not None and not meets(problem.success(i, nodes), level.min_success):
+            return "min_success"
+        return None
+
+    def admit(self, s: Schedule, source: str) -> bool:
+        """Add `s` to the candidates when it meets the deadline and every replica rule and success target:
+        a safety net under the searches (a schedule that fails it is a bug, said in a note)."""
+        if not self.meets_deadline(s):
+            return False
+        warm = self.warm.replicas if self.warm is not None else [[] for _ in s.replicas]
+        for i, reps in enumerate(s.replicas):
+            if i in self.givens.finished or [r.node for r in reps] == [r.node for r in warm[i]]:
+                continue  # the heuristic's replica sets hold the rules by construction
+            broken = self.replica_rule_broken(i, reps)
+            if broken is not None:
+                self.notes.append(f"the {source} schedule breaks the {broken} rule of task "
+                                  f"{self.problem.dag.ids[i]}: discarded (a bug worth reporting)")
+                return False
+        target = self.options.success_target
+        if target is not None and not meets(s.success(self.problem), target):
+            self.notes.append(f"the {source} schedule misses the success target: discarded (a bug worth reporting)")
+            return False
+        self.candidates.append(s)
+        return True
 
     def quality(self, s: Schedule) -> tuple[float, float]:
         return s.key(self.problem, self.options.objective)

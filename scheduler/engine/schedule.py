@@ -9,10 +9,13 @@ multiplies the tasks' success probabilities (`scheduler.domain.rules`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..domain import Assignment, Objective, Plan, PlanStatus, Unplaceable
-from ..domain.rules import QUALITY_DIGITS, workflow_success
+from ..domain.rules import QUALITY_DIGITS, ROUNDING_EPS, workflow_success
 from ..problem import Problem
 
 
@@ -47,8 +50,35 @@ class Schedule:
     def complete(self) -> bool:
         return all(self.replicas)
 
-    def makespan(self) -> float:
-        return max((r.end for reps in self.replicas for r in reps), default=0.0)
+    def makespan(self, problem: Problem | None = None, quantum_s: float | None = None) -> float:
+        """The last end; given the problem, also every write's delivery (contract 1.1: the quorum-th earliest
+        over the task's replicas of end + transfer to the site). `quantum_s`: the schedule is on a clock of
+        that many seconds per unit, transfers rounded up to whole units."""
+        end = max((r.end for reps in self.replicas for r in reps), default=0.0)
+        if problem is None or not problem.dag.has_writes:
+            return end
+        return max(end, max(self.deliveries(problem, quantum_s).values(), default=0.0))
+
+    def deliveries(self, problem: Problem, quantum_s: float | None = None) -> dict[tuple[int, int], float]:
+        """(task, write) -> when the write is delivered (inf when too few replicas); `quantum_s` as in
+        `makespan`."""
+        out = {}
+        for i, writes in enumerate(problem.dag.writes):
+            reps = self.replicas[i]
+            if not writes:
+                continue
+            if not reps:
+                out.update({(i, w): math.inf for w in range(len(writes))})
+                continue
+            delays = problem.write_delays(i, np.array([r.node for r in reps], dtype=np.int64))
+            if quantum_s is not None:
+                delays = np.ceil(delays / quantum_s - ROUNDING_EPS)
+            ends = np.array([r.end for r in reps])
+            k = problem.quorum[i]
+            for w in range(len(writes)):
+                arrivals = np.sort(ends + delays[w])
+                out[(i, w)] = float(arrivals[k - 1]) if len(arrivals) >= k else math.inf
+        return out
 
     def cost(self, problem: Problem) -> float:
         return sum(problem.cost(i, r.node) for i, reps in enumerate(self.replicas) for r in reps)
@@ -63,8 +93,8 @@ class Schedule:
     def key(self, problem: Problem, objective: Objective) -> tuple[float, float]:
         """Sort key of quality for `objective` (lower is better), primary then tie-break."""
         if objective == Objective.COST:
-            return (round(self.cost(problem), QUALITY_DIGITS), round(self.makespan(), QUALITY_DIGITS))
-        return (round(self.makespan(), QUALITY_DIGITS), round(self.cost(problem), QUALITY_DIGITS))
+            return (round(self.cost(problem), QUALITY_DIGITS), round(self.makespan(problem), QUALITY_DIGITS))
+        return (round(self.makespan(problem), QUALITY_DIGITS), round(self.cost(problem), QUALITY_DIGITS))
 
 
 def to_plan(
@@ -92,7 +122,7 @@ def to_plan(
     # the engine's own rows: built without validation (the fields are right by construction)
     rows = [Assignment.model_construct(task=ids[i], replica=k, node=node_ids[r.node], start_s=start,
                                        end_s=float(r.end)) for start, i, k, r in keyed]
-    makespan = schedule.makespan()
+    makespan = schedule.makespan(problem)
     gap = None
     if lower_bound_s is not None and makespan > 0 and objective == Objective.MAKESPAN:
         gap = max(0.0, (makespan - lower_bound_s) / makespan)

@@ -161,15 +161,7 @@ def base_schedule(run: PlanningRun) -> Schedule | None:
 
 
 def _keeps_replica_rules(run: PlanningRun, i: int, reps: list[Replica]) -> bool:
-    problem, g = run.problem, run.givens
-    kept = set(g.kept_nodes.get(i, []))
-    nodes = np.array([r.node for r in reps], dtype=np.int64)
-    new = np.array([n for n in nodes.tolist() if n not in kept], dtype=np.int64)
-    codes = problem.spread_of(i)[nodes]
-    if len(reps) < problem.required[i] or not np.isin(new, g.allowed[i]).all() or len(np.unique(codes)) < len(codes):
-        return False
-    level = problem.levels[i]
-    return level.min_success is None or meets(problem.success(i, nodes), level.min_success)
+    return run.replica_rule_broken(i, reps) is None
 
 
 # --- 4. the result ------------------------------------------------------------------------
@@ -181,12 +173,12 @@ def choose(run: PlanningRun) -> Plan:
     if not run.candidates:
         bounds = run.bounds
         msg = (f"no plan meeting the deadline {opts.deadline_s:g} s was found within {opts.time_limit_s:g} s "
-               f"(the heuristic's makespan is {run.warm.makespan():.1f} s; the lower bound is "
+               f"(the heuristic's makespan is {run.warm.makespan(problem):.1f} s; the lower bound is "
                f"{bounds.makespan_s:.1f} s)")
         return no_plan(run, [InfeasibleReason(rule="deadline", tasks=bounds.critical_path, message=msg)],
                        PlanStatus.UNKNOWN)
     if not run.meets_deadline(run.warm):
-        run.notes.append(f"the heuristic's plan ({run.warm.makespan():.1f} s) misses the deadline "
+        run.notes.append(f"the heuristic's plan ({run.warm.makespan(problem):.1f} s) misses the deadline "
                          f"{opts.deadline_s:g} s: its makespan and cost are for reference, not a plan")
     # at equal quality: the base plan (nothing moves), then the heuristic's (stable), then the solver's
     rank = {id(run.base): 0, id(run.warm): 1}
@@ -198,12 +190,12 @@ def choose(run: PlanningRun) -> Plan:
     elif best is run.warm:
         engine = "heuristic"
     lb, cost_lb = _bounds_for(run, best)
-    met_by_bound = (best.makespan() <= lb + DEADLINE_TOLERANCE_S if opts.objective == Objective.MAKESPAN
+    met_by_bound = (best.makespan(problem) <= lb + DEADLINE_TOLERANCE_S if opts.objective == Objective.MAKESPAN
                     else best.cost(problem) <= cost_lb + COST_EPS_USD)
     result = to_plan(problem, best, status=PlanStatus.OPTIMAL if met_by_bound or _solver_proved(run, best)
                      else PlanStatus.FEASIBLE,
                      objective=opts.objective, lower_bound_s=lb, solve_time_s=run.elapsed(), engine=engine,
-                     heuristic_makespan_s=run.warm.makespan(), heuristic_cost_usd=run.warm.cost(problem),
+                     heuristic_makespan_s=run.warm.makespan(problem), heuristic_cost_usd=run.warm.cost(problem),
                      cost_lower_bound_usd=cost_lb, messages=run.notes or None, deadline_s=opts.deadline_s,
                      success_target=opts.success_target)
     if opts.objective == Objective.COST and result.cost_usd:
@@ -218,7 +210,7 @@ def _bounds_for(run: PlanningRun, best: Schedule) -> tuple[float, float]:
     lb = run.bounds.makespan_s
     if solver.makespan_bound_s is not None:
         lb = max(lb, solver.makespan_bound_s)
-    lb = min(lb, best.makespan())
+    lb = min(lb, best.makespan(problem))
     cost_lb = max(run.bounds.cost_usd, run.deadline_cost.cost_usd if run.deadline_cost else 0.0) + fixed_cost
     if solver.cost_bound_usd is not None:
         cost_lb = max(cost_lb, solver.cost_bound_usd + fixed_cost)

@@ -49,7 +49,7 @@ NETWORKS = ["io.net", "akash", "render", "gensyn", "self-hosted"]
 
 
 def generate_pool(n_nodes: int, seed: int = 0, *, links: bool = True, datacentre_share: float = 0.45,
-                  identical_per_operator: bool = False) -> dict[str, Any]:
+                  identical_per_operator: bool = False, churn: bool = False) -> dict[str, Any]:
     """A node pool document of `n_nodes` nodes.
 
     Args:
@@ -59,6 +59,8 @@ def generate_pool(n_nodes: int, seed: int = 0, *, links: bool = True, datacentre
         datacentre_share: the share of operators that are data centres.
         identical_per_operator: every node of an operator is the same machine (as
             providers rent out racks of one model); makes pools compress into few classes.
+        churn: contract 1.1's churn and wear (`add_churn`): Akash leases that end, home GPUs lent
+            only at night, failure rates per hour. Without it the pool is version 1's, unchanged.
     """
     rng = random.Random(seed)
     nodes: list[dict[str, Any]] = []
@@ -82,7 +84,34 @@ def generate_pool(n_nodes: int, seed: int = 0, *, links: bool = True, datacentre
     doc: dict[str, Any] = {"nodes": nodes}
     if links:
         doc["links"] = _continent_links(sorted({n["region"] for n in nodes}))
+    if churn:
+        add_churn(doc, seed)
     return doc
+
+
+def add_churn(pool: dict[str, Any], seed: int = 0, *, start_hour: int = 9, nights: int = 7) -> dict[str, Any]:
+    """Give a pool document contract 1.1's churn, in place (and return it).
+
+    - Akash nodes: a lease that ends between 6 and 72 hours in (Akash leases are bought for a
+      time; a provider may also reclaim the machine).
+    - Home GPUs (consumer machines with one or two GPUs and a slow link): lent only at night,
+      19:00-07:00 local time, for `nights` nights, the plan starting at `start_hour`; they drop
+      2-8% of their jobs per hour.
+    - Data-centre machines: 0.1-1% of jobs per hour.
+    """
+    rng = random.Random(seed * 7919 + 17)
+    first_night_s = ((19 - start_hour) % 24) * 3600
+    for node in pool["nodes"]:
+        home = node["gpus"] <= 2 and node["bandwidth_gbps"] <= 1.0 and node["gpu"] in CONSUMER_MODELS
+        if home:
+            node["available"] = [{"from_s": first_night_s + day * 86400, "until_s": first_night_s + day * 86400 + 43200}
+                                 for day in range(nights)]
+            node["failures_per_hour"] = round(rng.uniform(0.02, 0.08), 3)
+        else:
+            node["failures_per_hour"] = round(rng.uniform(0.001, 0.01), 4)
+        if node["network"] == "akash" and not home:
+            node["available"] = [{"from_s": 0, "until_s": 3600 * rng.randint(6, 72)}]
+    return pool
 
 
 def _machine(rng: random.Random, model: str, datacentre: bool, base_rep: float) -> dict[str, Any]:
@@ -167,12 +196,21 @@ def generate_fanout(n_tasks: int, seed: int = 0) -> dict[str, Any]:
     return {"name": f"fanout-{n_tasks}-{seed}", "tasks": tasks}
 
 
-def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6) -> dict[str, Any]:
+def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6,
+                      data_site: bool = False) -> dict[str, Any]:
     """A fine-tuning pipeline: restricted ingest, an anonymiser, tokenisation, training,
-    evaluation, red-teaming, quantisation and serving benchmarks."""
+    evaluation, red-teaming, quantisation and serving benchmarks.
+
+    With `data_site` (contract 1.1), the raw data rests in a restricted bucket in Germany
+    (`customer-bucket`): ingest reads 200 GB from it, which alone makes ingest restricted, and a
+    `model-card` task writes its report back there."""
     rng = random.Random(seed)
+    ingest: dict[str, Any] = {"id": "ingest", "duration_s": 600, "gpus": 0, "sensitivity": "restricted"}
+    if data_site:
+        ingest = {"id": "ingest", "duration_s": 600, "gpus": 0,
+                  "reads": [{"site": "customer-bucket", "data_gb": 200}]}
     tasks: list[dict[str, Any]] = [
-        {"id": "ingest", "duration_s": 600, "gpus": 0, "sensitivity": "restricted"},
+        ingest,
         {"id": "pii-scrub", "duration_s": 1800, "gpus": 1, "gpu_memory_gb": 16, "sensitivity": "confidential",
          "declassifies": True, "depends_on": [{"task": "ingest", "data_gb": 200}]},
     ]
@@ -195,4 +233,51 @@ def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6) -
         tasks.append({"id": f"serve-bench-{k}", "duration_s": round(rng.uniform(600, 1700), 1), "gpus": 1,
                       "gpu_memory_gb": 24, "sensitivity": "public",
                       "depends_on": [{"task": "quantize", "data_gb": 8}]})
-    return {"name": f"llm-finetune-{seed}", "tasks": tasks}
+    if not data_site:
+        return {"name": f"llm-finetune-{seed}", "tasks": tasks}
+    tasks.append({"id": "model-card", "duration_s": 120, "gpus": 0,
+                  "depends_on": [{"task": "eval", "data_gb": 0.01}, {"task": "redteam", "data_gb": 0.01}],
+                  "writes": [{"site": "customer-bucket", "data_gb": 0.05}]})
+    sites = [{"id": "customer-bucket", "network": "self-hosted", "region": "eu-central", "country": "DE",
+              "bandwidth_gbps": 10, "level": "restricted"}]
+    return {"name": f"llm-finetune-{seed}", "sites": sites, "tasks": tasks}
+
+
+WORLD_SITES: list[dict[str, Any]] = [  # where data rests (contract 1.1)
+    {"id": "patients-de", "network": "self-hosted", "region": "eu-central", "country": "DE", "bandwidth_gbps": 10,
+     "level": "restricted"},
+    {"id": "corpus-us", "network": "aws", "region": "us-east", "country": "US", "bandwidth_gbps": 25},
+    {"id": "open-data", "network": "hf", "region": "eu-west", "country": "FR", "bandwidth_gbps": 5, "level": "public"},
+]
+
+
+def generate_world(n_tasks: int, seed: int = 0, *, read_share: float = 0.5, write_share: float = 0.3,
+                   verified_share: float = 0.05) -> dict[str, Any]:
+    """A layered workload in contract 1.1's world: its first layer reads from buckets (one of them a
+    restricted one in Germany), a share of its last layer writes results back, and a share of its
+    tasks is at level ``verified`` (the `policies/verified.yaml` level whose results two operators
+    must agree on). Pair it with ``generate_pool(..., churn=True)``.
+
+    Args:
+        n_tasks: how many tasks.
+        seed: the random seed.
+        read_share: the share of first-layer tasks that read from a site.
+        write_share: the share of the tasks nothing depends on that write to a site.
+        verified_share: the share of tasks declared ``verified``.
+    """
+    rng = random.Random(seed * 104729 + 3)
+    # sensitive tasks are verified or confidential; restricted data comes only from the German bucket
+    doc = generate_layered(n_tasks, seed, levels=("public", "internal", "verified", "confidential"))
+    children = {d["task"] for t in doc["tasks"] for d in t.get("depends_on", [])}
+    for t in doc["tasks"]:
+        if not t.get("depends_on") and rng.random() < read_share:
+            site = rng.choices(WORLD_SITES, [1, 4, 3])[0]
+            t["reads"] = [{"site": site["id"], "data_gb": round(rng.uniform(1, 60), 1)}]
+        if t["id"] not in children and rng.random() < write_share:
+            # results go back to the German bucket, which every level's residency allows
+            t["writes"] = [{"site": WORLD_SITES[0]["id"], "data_gb": round(rng.uniform(0.05, 5), 2)}]
+        if t.get("sensitivity") is None and rng.random() < verified_share:
+            t["sensitivity"] = "verified"
+    doc["name"] = f"world-{n_tasks}-{seed}"
+    doc["sites"] = [dict(s) for s in WORLD_SITES]
+    return doc

@@ -21,13 +21,18 @@ import numpy as np
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
 from ..domain.policy import LevelOrigin, declassification_notes, effective_levels, required_replicas
-from ..domain.rules import log_task_success, task_success
+from ..domain.policy import Rule
+from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
 from .feasibility import rejection_counts_text, static_reasons
 from .links import LinkTable
 from .nodes import NodeTable
+
+def _new_caches() -> dict[str, dict]:
+    return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}}
+
 
 __all__ = ["Eligibility", "LinkTable", "NodeTable", "Problem", "TaskGraph", "rejection_counts_text"]
 
@@ -62,16 +67,17 @@ class Problem:
         self.origins: dict[str, LevelOrigin] = effective_levels(workload, self.policy)
         self.dag = TaskGraph(workload)
         self.nodes = NodeTable(pool)
-        self.links = LinkTable(self.network, self.nodes)
+        self.links = LinkTable(self.network, self.nodes, self.dag.sites)
         self.levels: list[Level] = [self.policy.level(self.origins[t].level) for t in self.dag.ids]
         self.required: list[int] = [required_replicas(t, lv) for t, lv in zip(self.dag.tasks, self.levels)]
+        self.quorum: list[int] = [lv.quorum for lv in self.levels]
         self._eligibility = EligibilityIndex(self.nodes)
-        self._caches: dict[str, dict] = {"candidates": {}, "best_set": {}}
+        self._caches: dict[str, dict] = _new_caches()
 
     def __getstate__(self) -> dict:
         # the caches are keyed by the identity of arrays, which does not survive pickling
         state = dict(self.__dict__)
-        state["_caches"] = {"candidates": {}, "best_set": {}}
+        state["_caches"] = _new_caches()
         return state
 
     # --- sizes --------------------------------------------------------------------
@@ -101,9 +107,23 @@ class Problem:
     # --- eligibility --------------------------------------------------------------
 
     def eligibility(self, i: int) -> Eligibility:
-        """The eligible nodes of task `i` and the counts of rejecting rules."""
+        """The eligible nodes of task `i` and the counts of rejecting rules: the policy's rules (per
+        requirement), and, in a pool with availability windows, the nodes none of whose windows is as long
+        as the task's runtime there (`window`)."""
         t = self.dag.tasks[i]
-        return self._eligibility.of(self.levels[i], t.gpus, t.gpu_memory_gb)
+        base = self._eligibility.of(self.levels[i], t.gpus, t.gpu_memory_gb)
+        if not self.nodes.windows.any or not len(base.nodes):
+            return base
+        key = (id(base), t.duration_s, tuple(sorted(t.duration_by_gpu.items())))
+        cache = self._caches["windows"]
+        hit = cache.get(key)
+        if hit is None:
+            fits = self.nodes.windows.longest[base.nodes] * (1 + 1e-9) >= self.runtimes(i, base.nodes)
+            out = int(np.count_nonzero(~fits))
+            extra = {Rule.WINDOW.value: out} if out else {}
+            hit = cache[key] = Eligibility(nodes=base.nodes[fits], first_rule={**base.first_rule, **extra},
+                                           any_rule={**base.any_rule, **extra})
+        return hit
 
     def eligible(self, i: int) -> np.ndarray:
         """Indices of the nodes task `i` may run on."""
@@ -140,7 +160,7 @@ class Problem:
 
     def runtimes(self, i: int, nodes: np.ndarray | None = None) -> np.ndarray:
         """Runtimes of task `i` on `nodes` (default: its eligible nodes)."""
-        nodes = self.eligible(i) if nodes is None else nodes
+        nodes = self.eligible(i) if nodes is None else np.asarray(nodes, dtype=np.int64)
         t = self.dag.tasks[i]
         out = t.duration_s / self.nodes.speed[nodes]
         if t.duration_by_gpu:
@@ -161,20 +181,63 @@ class Problem:
         return self.runtimes(i, nodes) / 3600.0 * self.dag.tasks[i].gpus * self.nodes.price[nodes]
 
     def completion(self, i: int, nodes: np.ndarray) -> np.ndarray:
-        """Probability that a replica of task `i` completes, on each of `nodes`."""
-        return self.nodes.reputation[nodes]
+        """Probability that a replica of task `i` completes, on each of `nodes`: the node's reputation, times
+        exp(-failures_per_hour x runtime_h) (`scheduler.domain.rules.completion_probabilities`)."""
+        rates = self.nodes.failures_per_hour
+        if rates is None:
+            return self.nodes.reputation[nodes]
+        return completion_probabilities(self.nodes.reputation[nodes], rates[nodes], self.runtimes(i, nodes))
 
     def weights(self, i: int, nodes: np.ndarray) -> np.ndarray:
         """Failure weights (`scheduler.domain.rules.failure_weights`) of task `i`'s replicas on `nodes`."""
-        return self.nodes.failure_weight[nodes]
+        if self.nodes.failures_per_hour is None:  # the same for every task: computed once
+            cache = self._caches["weights"]
+            if "v1" not in cache:
+                cache["v1"] = failure_weights(self.nodes.reputation)
+            return cache["v1"][nodes]
+        return failure_weights(self.completion(i, nodes))
+
+    def read_ready(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """When the data task `i` reads from sites is on each of `nodes` (reads start at 0, in parallel)."""
+        out = np.zeros(len(nodes))
+        for site, gb in self.dag.reads[i]:
+            out = np.maximum(out, self.links.site_transfers(site, gb, nodes))
+        return out
+
+    def write_delays(self, i: int, nodes: np.ndarray) -> np.ndarray:
+        """Per write of task `i` (rows) and node (columns), the seconds its data takes to reach the site."""
+        return np.array([self.links.site_transfers(site, gb, nodes) for site, gb in self.dag.writes[i]]).reshape(
+            len(self.dag.writes[i]), len(nodes))
+
+    @property
+    def has_starts_limits(self) -> bool:
+        """Whether reads or availability windows hold some start back beyond its parents' data."""
+        return self.nodes.windows.any or any(self.dag.reads)
+
+    def start_floors(self, i: int, nodes: np.ndarray, at: float) -> np.ndarray:
+        """Per node, the earliest start >= `at` that task `i`'s reads and the node's windows allow
+        (GPUs and parents aside; inf where no window holds the replica)."""
+        out = np.full(len(nodes), float(at))
+        if self.dag.reads[i]:
+            out = np.maximum(out, self.read_ready(i, nodes))
+        if self.nodes.windows.any:
+            windows, rt = self.nodes.windows, self.runtimes(i, nodes)
+            out = np.array([windows.fit(int(n), float(t), float(r)) for n, t, r in zip(nodes, out, rt)])
+        return out
+
+    def write_tail(self, i: int, nodes: np.ndarray) -> float:
+        """The least time after a replica of task `i` ends until its last write is delivered, over `nodes`."""
+        if not self.dag.writes[i] or not len(nodes):
+            return 0.0
+        return float(self.write_delays(i, nodes).max(axis=0).min())
 
     def success(self, i: int, nodes: np.ndarray | list[int]) -> float:
-        """Probability that task `i` succeeds with replicas on `nodes` (the contract's rule)."""
-        return task_success(self.completion(i, np.asarray(nodes, dtype=np.int64)))
+        """Probability that task `i` succeeds with replicas on `nodes`: at least its quorum of them complete."""
+        return task_success(self.completion(i, np.asarray(nodes, dtype=np.int64)), self.quorum[i])
 
     def log_success(self, i: int, nodes: np.ndarray | list[int]) -> float:
         """``log(success(i, nodes))``, -inf when it cannot succeed."""
-        return log_task_success(self.completion(i, np.asarray(nodes, dtype=np.int64)))
+        return log_task_success(self.completion(i, np.asarray(nodes, dtype=np.int64)), self.quorum[i])
 
     # --- replica rules --------------------------------------------------------------
 
@@ -187,7 +250,10 @@ class Problem:
         with the highest success any plan can reach for task `i`."""
         own = self.eligibility(i).nodes
         nodes = own if nodes is None else nodes
-        key = (id(nodes), self.levels[i].spread_key)
+        key: tuple = (id(nodes), self.levels[i].spread_key)
+        if self.nodes.failures_per_hour is not None:  # completion then depends on the task's runtime
+            t = self.dag.tasks[i]
+            key += (t.duration_s, tuple(sorted(t.duration_by_gpu.items())))
         cache = self._caches["best_set"]
         if nodes is own and key in cache:
             return cache[key]
@@ -203,6 +269,18 @@ class Problem:
         if nodes is own:
             cache[key] = best
         return best
+
+    def least_replicas(self, i: int, nodes: np.ndarray | None = None) -> int:
+        """The fewest replicas any valid plan gives task `i`: its required count, or more when even its
+        most reliable nodes (`best_replica_set` over `nodes`) need more to reach the level's `min_success`."""
+        need, target = self.required[i], self.levels[i].min_success
+        if target is None:
+            return need
+        best = self.best_replica_set(i, nodes)
+        for c in range(need, len(best) + 1):
+            if meets(self.success(i, best[:c]), target):
+                return c
+        return need  # no set reaches it: `static_reasons` says so
 
     def max_success(self, i: int) -> float:
         """The highest success probability any replica set of task `i` reaches."""

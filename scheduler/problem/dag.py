@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from ..domain import Task, Workload
+from ..domain.workload import Site
 
 
 class TaskGraph:
@@ -20,6 +21,10 @@ class TaskGraph:
         Task id -> index.
     parents, children : list of list of (int, float)
         Per task, (other task's index, data_gb of the edge).
+    sites : list of Site
+        The workload's sites by index.
+    reads, writes : list of list of (int, float)
+        Per task, (site index, data_gb).
 
     Examples
     --------
@@ -41,6 +46,12 @@ class TaskGraph:
         for c, ps in enumerate(self.parents):
             for p, data in ps:
                 self.children[p].append((c, data))
+        self.sites: list[Site] = list(workload.sites)
+        site_index = {s.id: k for k, s in enumerate(self.sites)}
+        self.reads: list[list[tuple[int, float]]] = [[(site_index[d.site], d.data_gb) for d in t.reads]
+                                                     for t in self.tasks]
+        self.writes: list[list[tuple[int, float]]] = [[(site_index[d.site], d.data_gb) for d in t.writes]
+                                                      for t in self.tasks]
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -48,6 +59,10 @@ class TaskGraph:
     @cached_property
     def n_edges(self) -> int:
         return sum(len(p) for p in self.parents)
+
+    @cached_property
+    def has_writes(self) -> bool:
+        return any(self.writes)
 
     @cached_property
     def moves_data(self) -> bool:

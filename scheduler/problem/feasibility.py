@@ -13,6 +13,7 @@ import numpy as np
 
 from ..domain import Level, Rule
 from ..domain.policy import RULE_PHRASES
+from ..domain.policy import residency_rejections
 from ..domain.rules import meets
 from ..domain.units import count, plural
 from ..errors import InfeasibleReason
@@ -53,10 +54,23 @@ def static_reasons(problem: Problem, allowed: list[np.ndarray] | None = None,
         if i in skip:
             continue
         nodes = problem.eligible(i) if allowed is None else allowed[i]
-        reason = _task_reason(problem, i, nodes, kept.get(i, []))
+        reason = _task_reason(problem, i, nodes, kept.get(i, [])) or _residency_reason(problem, i)
         if reason is not None:
             reasons.append(reason)
     return reasons
+
+
+def _residency_reason(problem: Problem, i: int) -> InfeasibleReason | None:
+    """A write to a site where the task's output level may not rest (no placement changes that)."""
+    t = problem.dag.tasks[i]
+    level = problem.policy.level(problem.origins[t.id].output)
+    for site, _ in problem.dag.writes[i]:
+        why = residency_rejections(level, problem.dag.sites[site])
+        if why:
+            return InfeasibleReason(rule="residency", tasks=[t.id], counts={"residency": len(why)},
+                                    message=f"{t.id} writes to site {problem.dag.sites[site].id}, but its output is "
+                                            f"{level.name}: {why[0].detail}")
+    return None
 
 
 def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
@@ -78,9 +92,12 @@ def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -
     best = problem.best_replica_set(i, nodes) if len(nodes) else []
     need = problem.required[i] - len(stay)
     if len(best) < need:
+        rule = "quorum" if lv.quorum > max(t.replicas, lv.min_replicas) else "spread"
         return InfeasibleReason(
-            rule="spread", tasks=[t.id], counts={"spread": len(best)},
-            message=f"{t.id} needs {count(need, 'replica')} on distinct {plural(lv.spread_key)} but its "
+            rule=rule, tasks=[t.id], counts={rule: len(best)},
+            message=f"{t.id} needs {count(need, 'replica')}"
+                    f"{f' (level {lv.name} has quorum {lv.quorum})' if rule == 'quorum' else ''} on distinct "
+                    f"{plural(lv.spread_key)} but its "
                     f"{count(len(el.nodes), 'eligible node')} {'has' if len(el.nodes) == 1 else 'have'} only "
                     f"{count(len(best), 'distinct ' + lv.spread_key)}")
     if lv.min_success is not None:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..domain import Network
+from ..domain.workload import Site
 from .nodes import NodeTable
 
 
@@ -29,7 +30,7 @@ class LinkTable:
     (16.0, 0.0)
     """
 
-    def __init__(self, network: Network, nodes: NodeTable) -> None:
+    def __init__(self, network: Network, nodes: NodeTable, sites: list[Site] | None = None) -> None:
         self.network = network
         self.bandwidth = nodes.bandwidth
         self.region_code = nodes.category.region.codes
@@ -46,6 +47,21 @@ class LinkTable:
             self.node_link_bw.setdefault(a, {})[b] = bw
             self.node_link_bw.setdefault(b, {})[a] = bw
         self.has_region_links = bool(np.isfinite(self.region_bw).any())
+        self.site_bw = [self._site_bandwidths(s, nodes) for s in sites or []]  # per site: Gbit/s to every node
+
+    def _site_bandwidths(self, site: Site, nodes: NodeTable) -> np.ndarray:
+        out = np.minimum(site.bandwidth_gbps, self.bandwidth)
+        for region, code in nodes.category.region.table.items():
+            hit = self.network.region_links.get(frozenset((site.region, region)))
+            if hit is not None:
+                out[self.region_code == code] = hit
+        return out
+
+    def site_transfers(self, site: int, data_gb: float, nodes: np.ndarray) -> np.ndarray:
+        """Seconds to move `data_gb` between site `site` and each of `nodes` (either way)."""
+        if data_gb <= 0:
+            return np.zeros(len(nodes))
+        return data_gb * 8.0 / self.site_bw[site][nodes]
 
     def bandwidth_between(self, a: int, b: int) -> float:
         """Gbit/s between nodes `a` and `b` (a != b)."""

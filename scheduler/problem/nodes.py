@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from ..domain import Node, NodePool
-from ..domain.rules import failure_weights
 
 TEE_BITS = {"sgx": 1, "tdx": 2, "sev-snp": 4, "nvidia-cc": 8}
 SPREAD_KEYS = ("node", "operator", "network", "region", "country")
@@ -44,6 +45,36 @@ class Categories:
         return self._spread[key]
 
 
+class Windows:
+    """The nodes' availability windows: per node a sorted array of (from_s, until_s) rows, None for a
+    node that is always available; `longest` the longest window per node (inf when always)."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.of: list[np.ndarray | None] = [
+            None if n.available is None else np.array(sorted((w.from_s, w.end_s) for w in n.available), dtype=float)
+            for n in nodes]
+        self.any = any(w is not None for w in self.of)
+        self.longest = np.array([math.inf if w is None else float(np.max(w[:, 1] - w[:, 0])) for w in self.of])
+
+    def fit(self, n: int, start: float, duration: float) -> float:
+        """The earliest t >= `start` at which [t, t + duration] lies inside one window of node `n`
+        (inf when none does)."""
+        w = self.of[n]
+        if w is None:
+            return start
+        for lo, hi in w:
+            t = max(start, lo)
+            if t + duration <= hi + 1e-9 * max(1.0, hi if math.isfinite(hi) else 1.0):
+                return float(t)
+        return math.inf
+
+    def holds(self, n: int, start: float, end: float) -> bool:
+        """Whether [start, end] lies inside one window of node `n`."""
+        w = self.of[n]
+        return w is None or any(lo <= start + 1e-9 * max(1.0, start) and end <= hi + 1e-9 * max(1.0, end)
+                                for lo, hi in w)
+
+
 class NodeTable:
     """A pool's nodes by index (file order), as arrays.
 
@@ -64,8 +95,10 @@ class NodeTable:
         self.speed = np.array([n.speed for n in nodes], dtype=float)
         self.price = np.array([n.price_per_gpu_hour for n in nodes], dtype=float)
         self.reputation = np.array([n.reputation for n in nodes], dtype=float)
-        self.failure_weight = failure_weights(self.reputation)
         self.bandwidth = np.array([n.bandwidth_gbps for n in nodes], dtype=float)
+        rates = np.array([n.failures_per_hour for n in nodes], dtype=float)
+        self.failures_per_hour = rates if rates.any() else None  # None: version 1's flat reputation
+        self.windows = Windows(nodes)
         self.attested = np.array([n.attested for n in nodes], dtype=bool)
         self.tee_bits = np.array([sum(TEE_BITS[k] for k in set(n.tee)) for n in nodes], dtype=np.int64)
         self.category = Categories(nodes)

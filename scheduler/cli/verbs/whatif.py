@@ -84,6 +84,12 @@ def whatif_cmd(
     reputation: Annotated[list[str] | None, typer.Option("--reputation",
                                                          help="NODE=R: a new reputation (repeatable).")] = None,
     set_level: Annotated[list[str] | None, typer.Option("--set-level", help="TASK=LEVEL: a new level (repeatable).")] = None,
+    lease_end: Annotated[list[str] | None, typer.Option("--lease-end", help="NODE=SECONDS: its lease ends then "
+                                                        "(repeatable).")] = None,
+    failure_scale: Annotated[float, typer.Option("--failure-scale", min=0, max=1e6, callback=finite,
+                                                 help="Every node's failures_per_hour x F.")] = 1.0,
+    move_site: Annotated[list[str] | None, typer.Option("--move-site", help="SITE=COUNTRY[:REGION]: the data "
+                                                        "moves there (repeatable).")] = None,
     policy_b: Annotated[Path | None, typer.Option("--policy-b", exists=True, dir_okay=False,
                                                   help="Compare with this policy.")] = None,
     objective: ObjectiveOpt = Objective.MAKESPAN,
@@ -97,7 +103,7 @@ def whatif_cmd(
     scenarios: Annotated[Path | None, typer.Option("--scenarios", exists=True, dir_okay=False,
                                                    help="A YAML file of named scenarios, run in parallel.")] = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="KNOB=V1,V2,...: bandwidth-scale, deadline, "
-                                                              "price-scale[:NETWORK].")] = None,
+                                                              "failure-scale, price-scale[:NETWORK].")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=0, max=256,
                                       help="Processes for --scenarios/--sweep (0: one per core).")] = 0,
     gantt: GanttOpt = None,
@@ -123,6 +129,8 @@ def whatif_cmd(
                         price_scale=pairs(price_scale, "--price-scale", (0.0, 1e6)),
                         reputation=pairs(reputation, "--reputation", (0.0, 1.0)),
                         set_level=pairs(set_level, "--set-level"),
+                        lease_end=pairs(lease_end, "--lease-end", (0.0, 1e9)), failure_scale=failure_scale,
+                        move_site=pairs(move_site, "--move-site"),
                         policy=load_policy(policy_b) if policy_b is not None else None)
     inputs.problem()  # its notes
     # each of the two plans gets half the time

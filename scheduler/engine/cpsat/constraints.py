@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ...domain.rules import MAX_FAILURE_WEIGHT, ROUNDING_EPS, weight_needed
+from ...domain.rules import MAX_FAILURE_WEIGHT, ROUNDING_EPS, replicas_needed, task_success, weight_needed
 from .data import WEIGHT_SCALE, SolverData
 from .variables import Variables
 
@@ -63,15 +63,81 @@ def add_assignment(model: cp_model.CpModel, data: SolverData, v: Variables) -> N
 
 
 def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
-    """1 - prod(1 - reputation) >= min_success, as a sum of failure weights (rounded down)."""
+    """1 - prod(1 - p) >= min_success, as a sum of failure weights (rounded down); with a quorum,
+    `add_quorum_success`."""
     p = data.problem
     for i, slot_ids in enumerate(data.task_slots):
         level = p.levels[i]
         if level.min_success is None or not any(not data.slots[k].is_fixed for k in slot_ids):
             continue
+        if p.quorum[i] > 1:
+            add_quorum_success(model, data, v, i)
+            continue
         need = math.ceil(weight_needed(level.min_success) * WEIGHT_SCALE)
         have, terms = _weight_terms(data, v, slot_ids)
         model.Add(sum(terms) + have >= need)
+
+
+class QuorumCounts:
+    """For a task with a quorum k: how many replicas it has (`count`) and, per distinct completion
+    probability among its candidates, a literal 'some replica completes with only this' (`floor`).
+    At least k of c replicas that each complete with probability >= v do so with probability
+    >= `task_success([v] * c, k)`: rules written against the lowest value present are sound,
+    and exact when all candidates are alike."""
+
+    def __init__(self, model: cp_model.CpModel, data: SolverData, v: Variables, i: int) -> None:
+        p, slot_ids = data.problem, data.task_slots[i]
+        self.count = sum(v.slots[k].present for k in slot_ids)
+        self.most = len(slot_ids)
+        probs: dict[int, float] = {}
+        for k in slot_ids:
+            for n in data.slots[k].nodes.tolist():
+                probs.setdefault(n, float(p.completion(i, np.array([n]))[0]))
+        self.values = sorted(set(probs.values()))
+        self.floor: dict[float, object] = {}
+        for value in self.values:
+            lit = model.NewBoolVar(f"qfloor{i}_{len(self.floor)}")
+            self.floor[value] = lit
+        for k in slot_ids:
+            sv = v.slots[k]
+            if sv.fixed_node is not None:
+                model.Add(self.floor[probs[sv.fixed_node]] == 1)
+                continue
+            for n, x in sv.x.items():
+                model.AddImplication(x, self.floor[probs[n]])
+        data.conservative = data.conservative or len(self.values) > 1
+
+
+def add_quorum_success(model: cp_model.CpModel, data: SolverData, v: Variables, i: int) -> None:
+    """At least `quorum` of task i's replicas complete with probability >= min_success: with the lowest
+    completion probability v present, the replicas number at least `replicas_needed(v, ...)`."""
+    p = data.problem
+    counts = QuorumCounts(model, data, v, i)
+    for value, lit in counts.floor.items():
+        c = replicas_needed(value, p.quorum[i], p.levels[i].min_success, counts.most)
+        if c is None:
+            model.Add(lit == 0)
+        else:
+            model.Add(counts.count >= c).OnlyEnforceIf(lit)
+
+
+def add_reads_and_windows(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
+    """A slot starts after its reads arrive and, on a node with availability windows, within one of them
+    (start and end inside, `SolverData` rounding inwards)."""
+    for k, slot in enumerate(data.slots):
+        sv = v.slots[k]
+        if slot.is_fixed:
+            continue
+        if slot.ready is not None and slot.ready.any():
+            model.Add(sv.start >= sum(int(u) * sv.x[int(n)] for n, u in zip(slot.nodes, slot.ready) if u))
+        if slot.windows is None:
+            continue
+        for n, starts in zip(slot.nodes.tolist(), slot.windows):
+            if not starts:
+                model.Add(sv.x[n] == 0)
+            elif len(starts) > 1 or starts[0][0] > 0 or starts[0][1] < 2**40:
+                domain = cp_model.Domain.FromIntervals([list(iv) for iv in starts])
+                model.AddLinearExpressionInDomain(sv.start, domain).OnlyEnforceIf(sv.x[n])
 
 
 def _weight_terms(data: SolverData, v: Variables, slot_ids: list[int]) -> tuple[int, list]:
@@ -100,13 +166,67 @@ def add_capacity(model: cp_model.CpModel, data: SolverData, v: Variables) -> Non
             model.AddCumulative([iv for iv, _ in items], [g for _, g in items], cap)
 
 
-def add_makespan(model: cp_model.CpModel, data: SolverData, v: Variables, deadline: int | None) -> None:
-    """makespan >= every present slot's end (plus its task's `tail`); makespan <= deadline."""
+def add_makespan(model: cp_model.CpModel, data: SolverData, v: Variables, deadline: int | None) -> dict:
+    """makespan >= every present slot's end (plus its task's `tail`) and every write's delivery;
+    makespan <= deadline. Returns the delivery literals (`add_deliveries`)."""
     for k, sv in enumerate(v.slots):
         tail = int(data.tail[data.slots[k].task]) if data.tail is not None else 0
         model.Add(v.makespan >= sv.end + tail).OnlyEnforceIf(_lits(sv.present))
     if deadline is not None:
         model.Add(v.makespan <= deadline)
+    return add_deliveries(model, data, v)
+
+
+def add_deliveries(model: cp_model.CpModel, data: SolverData, v: Variables) -> dict[tuple[int, int], object]:
+    """A write is delivered at the quorum-th earliest of its replicas' end + transfer: per write, a literal
+    per slot ('this copy counts'); at least the quorum of them are on, and each one on bounds the makespan."""
+    p = data.problem
+    out: dict[tuple[int, int], object] = {}  # (slot, write) -> literal
+    for i, slot_ids in enumerate(data.task_slots):
+        if not p.dag.writes[i] or not slot_ids:
+            continue
+        for w in range(len(p.dag.writes[i])):
+            lits = []
+            for k in slot_ids:
+                slot, sv = data.slots[k], v.slots[k]
+                d = model.NewBoolVar(f"dlv{k}_{w}")
+                if not isinstance(sv.present, int):
+                    model.AddImplication(d, sv.present)
+                if sv.fixed_node is not None:
+                    transfer = int(slot.writes[w][0])
+                else:
+                    transfer = sum(int(u) * sv.x[int(n)] for n, u in zip(slot.nodes, slot.writes[w]) if u)
+                model.Add(v.makespan >= sv.end + transfer).OnlyEnforceIf(d)
+                out[(k, w)] = d
+                lits.append(d)
+            model.Add(sum(lits) >= p.quorum[i])
+    return out
+
+
+def warmstart_deliveries(model: cp_model.CpModel, data: SolverData, deliveries: dict[tuple[int, int], object],
+                         placed: dict[int, tuple[int, int, int]]) -> int:
+    """Hint the delivery literals: per write, the quorum earliest copies of the placed slots. Returns the
+    latest delivery (units)."""
+    p = data.problem
+    latest = 0
+    for i, slot_ids in enumerate(data.task_slots):
+        if not p.dag.writes[i]:
+            continue
+        for w in range(len(p.dag.writes[i])):
+            arrivals = []
+            for k in slot_ids:
+                if k in placed and (k, w) in deliveries:
+                    node, _, end = placed[k]
+                    col = int(np.flatnonzero(data.slots[k].nodes == node)[0])
+                    arrivals.append((end + int(data.slots[k].writes[w][col]), k))
+            arrivals.sort()
+            chosen = {k for _, k in arrivals[: p.quorum[i]]}
+            for k in slot_ids:
+                if (k, w) in deliveries:
+                    model.AddHint(deliveries[(k, w)], k in chosen)
+            if len(arrivals) >= p.quorum[i]:
+                latest = max(latest, arrivals[p.quorum[i] - 1][0])
+    return latest
 
 
 class _Links:
@@ -259,8 +379,8 @@ def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> P
                     model.Add(sb.start >= sa.end).OnlyEnforceIf(_lits(src))
                     if data_gb > 0:
                         _add_transfer(model, data, links, a, b, data_gb, src, out)
-                if lits:
-                    model.Add(sum(lits) >= 1).OnlyEnforceIf(_lits(sb.present))
+                if lits:  # the quorum-th arrival: that many distinct parent slots each bound the start
+                    model.Add(sum(lits) >= p.quorum[parent]).OnlyEnforceIf(_lits(sb.present))
     return out
 
 
@@ -363,6 +483,7 @@ def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, 
     rounded down (so y never overstates), and the shares must add up to log(target).
     Each task alone must also reach `target` (u >= -log(1 - target)).
     """
+    p = data.problem
     log_target = math.log(target)
     u0 = weight_needed(target)
     u_max = MAX_FAILURE_WEIGHT * 4
@@ -372,6 +493,9 @@ def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, 
     shares = []
     for i, slot_ids in enumerate(data.task_slots):
         if not slot_ids:
+            continue
+        if p.quorum[i] > 1:
+            shares.append(_quorum_share(model, data, v, i, log_target))
             continue
         have, terms = _weight_terms(data, v, slot_ids)
         u = sum(terms) + have
@@ -389,3 +513,24 @@ def add_success_target(model: cp_model.CpModel, data: SolverData, v: Variables, 
         model.Add(y <= Phi[-1])
         shares.append(y)
     model.Add(sum(shares) >= math.ceil(log_target * Y_SCALE))
+
+
+def _quorum_share(model: cp_model.CpModel, data: SolverData, v: Variables, i: int, log_target: float):
+    """Task i's share of log(success) with a quorum k: at most log(task_success([v] * c, k)) for the
+    lowest completion probability v present and the replica count c (`QuorumCounts`), rounded down."""
+    p = data.problem
+    counts = QuorumCounts(model, data, v, i)
+    k = p.quorum[i]
+    sizes = range(k, counts.most + 1)
+    size = {c: model.NewBoolVar(f"qcount{i}_{c}") for c in sizes}
+    model.AddExactlyOne(size.values())
+    model.Add(counts.count == sum(c * lit for c, lit in size.items()))
+    y = model.NewIntVar(math.floor(log_target * Y_SCALE) - 1, 0, f"logsucc{i}")
+    for value, floor in counts.floor.items():
+        for c, lit in size.items():
+            success = task_success([value] * c, k)
+            if success <= 0.0 or math.log(success) < log_target:
+                model.AddBoolOr([floor.Not(), lit.Not()])
+            else:
+                model.Add(y <= math.floor(math.log(success) * Y_SCALE)).OnlyEnforceIf([floor, lit])
+    return y

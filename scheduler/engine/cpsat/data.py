@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...domain.rules import ROUNDING_EPS, WHOLE_EPS, weight_needed
+from ...domain.rules import ROUNDING_EPS, WHOLE_EPS, replicas_needed, weight_needed
 from ...problem import Problem
 
 WEIGHT_SCALE = 1_000_000  # failure weights (`scheduler.domain.rules`) in millionths
@@ -35,6 +35,9 @@ class Slot:
     dur: np.ndarray  # runtime in units per candidate
     weight: np.ndarray  # failure weight per candidate, in 1/WEIGHT_SCALE, rounded down
     fixed: tuple[int, int, int] | None = None  # (node, start, end) in units
+    ready: np.ndarray | None = None  # per candidate, units before the reads have arrived (None: no reads)
+    writes: np.ndarray | None = None  # per write (rows) and candidate, units until the site has the data
+    windows: list[list[tuple[int, int]]] | None = None  # per candidate, the allowed starts (None: always)
 
     @property
     def is_fixed(self) -> bool:
@@ -51,7 +54,8 @@ class SolverData:
     task_slots: list[list[int]]
     exact_clock: bool
     solved_tasks: list[int] = field(default_factory=list)  # tasks with at least one variable slot
-    tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (windows)
+    tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (LNS windows)
+    conservative: bool = False  # some rule is encoded more strictly than the contract: no proof of optimality
 
     def units(self, seconds: float) -> int:
         return math.ceil(seconds / self.quantum_s - ROUNDING_EPS)
@@ -98,37 +102,89 @@ def build_data(
 
     for i in range(problem.n_tasks):
         kept = fixed.get(i, [])
-        for node, start, end in kept:
-            s, e = math.floor(start / q + ROUNDING_EPS), math.ceil(end / q - ROUNDING_EPS)
-            add(Slot(task=i, mandatory=True, nodes=np.array([node]), dur=np.array([e - s]),
-                     weight=scaled_weights(problem, i, np.array([node])), fixed=(node, s, e)))
+        for slot in _kept_slots(problem, i, kept, q):
+            add(slot)
         if i in finished:
             continue
-        nodes = allowed[i]
-        if kept:
-            codes = problem.spread_of(i)
-            used = codes[np.array([k[0] for k in kept])]
-            nodes = nodes[~np.isin(codes[nodes], used)]
+        nodes = _beside_kept(problem, i, allowed[i], kept)
         rt = problem.runtimes(i, nodes)
         units = rt / q
         if exact and np.any(np.abs(units - np.round(units)) > WHOLE_EPS):
             exact = False
         dur = np.ceil(units - ROUNDING_EPS).astype(np.int64)
-        need = max(0, problem.required[i] - len(kept))
+        need = max(0, problem.least_replicas(i, allowed[i]) - len(kept))
         extra = _extra_slots(problem, i, nodes, need, kept, success_target,
                              (replicas_at_least or {}).get(i, 0) - len(kept) - need)
         if need + extra == 0:
             continue
         solved.append(i)
         weight = scaled_weights(problem, i, nodes)
+        ready = _read_units(problem, i, nodes, q)
+        writes = _write_units(problem, i, nodes, q)
+        windows = _window_starts(problem, nodes, dur, q)
         for k in range(need + extra):
-            add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight))
+            add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight, ready=ready, writes=writes,
+                     windows=windows))
     data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - ROUNDING_EPS), release=
                       math.ceil(release_s / q - ROUNDING_EPS), slots=slots, task_slots=task_slots, exact_clock=exact,
                       solved_tasks=solved)
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
     return data
+
+
+def _beside_kept(problem: Problem, i: int, nodes: np.ndarray, kept: list[tuple[int, float, float]]) -> np.ndarray:
+    """The nodes a new replica of task i may use beside the kept ones (distinct operators/regions)."""
+    if not kept:
+        return nodes
+    codes = problem.spread_of(i)
+    used = codes[np.array([k[0] for k in kept])]
+    return nodes[~np.isin(codes[nodes], used)]
+
+
+def _kept_slots(problem: Problem, i: int, kept: list[tuple[int, float, float]], q: float) -> list[Slot]:
+    """Fixed slots for replicas that already run (node, start, end), on the clock of quantum q."""
+    slots = []
+    for node, start, end in kept:
+        s, e = math.floor(start / q + ROUNDING_EPS), math.ceil(end / q - ROUNDING_EPS)
+        one = np.array([node])
+        slots.append(Slot(task=i, mandatory=True, nodes=one, dur=np.array([e - s]), weight=scaled_weights(problem, i, one),
+                          fixed=(node, s, e), writes=_write_units(problem, i, one, q)))
+    return slots
+
+
+def _read_units(problem: Problem, i: int, nodes: np.ndarray, q: float) -> np.ndarray | None:
+    if not problem.dag.reads[i]:
+        return None
+    return np.ceil(problem.read_ready(i, nodes) / q - ROUNDING_EPS).astype(np.int64)
+
+
+def _write_units(problem: Problem, i: int, nodes: np.ndarray, q: float) -> np.ndarray | None:
+    if not problem.dag.writes[i]:
+        return None
+    return np.ceil(problem.write_delays(i, nodes) / q - ROUNDING_EPS).astype(np.int64)
+
+
+def _window_starts(problem: Problem, nodes: np.ndarray, dur: np.ndarray, q: float) -> list[list[tuple[int, int]]] | None:
+    """Per candidate node, the start intervals (units, inclusive) that keep a replica of `dur` units inside
+    one of its windows, rounded inwards; None when no candidate has windows."""
+    windows = problem.nodes.windows
+    if not windows.any or all(windows.of[int(n)] is None for n in nodes):
+        return None
+    out = []
+    for n, d in zip(nodes.tolist(), dur.tolist()):
+        rows = windows.of[n]
+        if rows is None:
+            out.append([(0, 2**40)])
+            continue
+        starts = []
+        for lo, hi in rows:
+            lo_u = math.ceil(lo / q - ROUNDING_EPS)
+            hi_u = math.floor(hi / q + ROUNDING_EPS) - d if math.isfinite(hi) else 2**40
+            if hi_u >= lo_u:
+                starts.append((lo_u, min(hi_u, 2**40)))
+        out.append(starts)
+    return out
 
 
 def scaled_weights(problem: Problem, i: int, nodes: np.ndarray) -> np.ndarray:
@@ -156,7 +212,13 @@ def _extra_slots(problem: Problem, i: int, nodes: np.ndarray, need: int, kept: l
     distinct = len(np.unique(codes)) if len(nodes) else 0
     extra = 0
     level = problem.levels[i]
-    if level.min_success is not None and len(nodes):
+    if level.min_success is not None and len(nodes) and problem.quorum[i] > 1:
+        # the weakest candidate everywhere: as many replicas as that would need (at most 6 more)
+        weakest = float(min(problem.completion(i, nodes).min(),
+                            min((float(problem.completion(i, np.array([k[0]]))[0]) for k in kept), default=1.0)))
+        count = replicas_needed(weakest, problem.quorum[i], level.min_success, distinct + len(kept))
+        extra = min(max(0, (count or distinct + len(kept)) - len(kept) - need), 6)
+    elif level.min_success is not None and len(nodes):
         need_w = weight_needed(level.min_success)
         have = sum(float(problem.weights(i, np.array([k[0]]))[0]) for k in kept)
         # weakest node of each spread value, weakest first: how many replicas could be needed at worst

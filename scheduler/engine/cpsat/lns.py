@@ -29,7 +29,7 @@ from ...domain import Objective
 from ...domain.rules import DEADLINE_TOLERANCE_S, ROUNDING_EPS
 from ...errors import Infeasible
 from ...problem import Problem
-from ..bounds import tails
+from ..bounds import tails, write_tails
 from ..heuristic import HeuristicSettings, heuristic_schedule, latest_finishes
 from ..schedule import Replica, Schedule
 from .data import build_data, clock_quantum
@@ -83,9 +83,9 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
     budget = _Budget(time_limit_s, deterministic)
     stats = LnsStats()
     best, best_key = incumbent, _key(problem, incumbent, objective, deadline_s)
-    q = clock_quantum(problem, allowed, max(incumbent.makespan(), 1e-9), sum(problem.required))
+    q = clock_quantum(problem, allowed, max(incumbent.makespan(problem), 1e-9), sum(problem.required))
     tail_s = tails(problem, np.array([float(problem.runtimes(i, a).min()) if len(a) else 0.0
-                                      for i, a in enumerate(allowed)]))
+                                      for i, a in enumerate(allowed)]), own=write_tails(problem, allowed))
     literals = WINDOW_LITERALS
     sizes = np.array([len(a) * max(1, r) for a, r in zip(allowed, problem.required)], dtype=np.int64)
     def going() -> bool:
@@ -126,10 +126,10 @@ def improve(problem: Problem, incumbent: Schedule, allowed: list[np.ndarray], *,
 
 def _key(problem: Problem, s: Schedule, objective: Objective, deadline_s: float | None) -> tuple[int, float, float]:
     """Smaller is better; a schedule that misses the deadline loses to any that meets it."""
-    late = 1 if deadline_s is not None and s.makespan() > deadline_s + DEADLINE_TOLERANCE_S else 0
+    late = 1 if deadline_s is not None and s.makespan(problem) > deadline_s + DEADLINE_TOLERANCE_S else 0
     if objective == Objective.MAKESPAN:
-        return late, round(s.makespan(), 9), round(s.cost(problem), 9)
-    return late, round(s.cost(problem), 9), round(s.makespan(), 9)
+        return late, round(s.makespan(problem), 9), round(s.cost(problem), 9)
+    return late, round(s.cost(problem), 9), round(s.makespan(problem), 9)
 
 
 def _start_order(s: Schedule) -> list[int]:
@@ -164,7 +164,7 @@ def _solve_window(problem: Problem, best: Schedule, allowed: list[np.ndarray], b
     fixed = {i: [(r.node, r.start, r.end) for r in best.replicas[i]] for i in before
              if i in parents or any(r.end > cut_s for r in best.replicas[i])}
     finished = set(range(problem.n_tasks)) - in_window
-    horizon_s = max(best.makespan(), deadline_s or 0.0)
+    horizon_s = max(best.makespan(problem), deadline_s or 0.0)
     data = build_data(problem, allowed, horizon_s=horizon_s * 1.05 + 10 * q, release_s=cut_s, fixed=fixed,
                       finished=finished, quantum_s=q)
     if objective == Objective.COST and deadline_s is not None:

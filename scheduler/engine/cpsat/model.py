@@ -81,9 +81,10 @@ class PlacementModel:
         C.add_assignment(model, data, v)
         C.add_min_success(model, data, v)
         C.add_capacity(model, data, v)
+        C.add_reads_and_windows(model, data, v)
         precedence = C.add_precedence(model, data, v)
         deadline_u = math.floor(s.deadline_s / data.quantum_s + ROUNDING_EPS) if s.deadline_s is not None else None
-        C.add_makespan(model, data, v, deadline_u)
+        self.deliveries = C.add_makespan(model, data, v, deadline_u)
         if s.success_target is not None:
             C.add_success_target(model, data, v, s.success_target)
         return precedence
@@ -93,7 +94,8 @@ class PlacementModel:
         same-node and region literals, the makespan."""
         placed = self.variables.warmstart(self.model, self.data, hint)
         self.precedence.warmstart(self.model, self.data, placed)
-        self.variables.warmstart_makespan(self.model, placed)
+        delivered = C.warmstart_deliveries(self.model, self.data, self.deliveries, placed)
+        self.variables.warmstart_makespan(self.model, placed, delivered)
 
     def solve(self) -> CpOutcome:
         """Run both phases within the time limit. Never returns a schedule that breaks a rule of the model."""

@@ -59,9 +59,10 @@ class Variables:
                     model.AddHint(sv.start, data.release)  # an absent slot: any value in its domain
         return placed
 
-    def warmstart_makespan(self, model: cp_model.CpModel, placed: dict[int, tuple[int, int, int]]) -> None:
-        """Hint the makespan: the last end of the placed slots."""
-        model.AddHint(self.makespan, max((e for _, _, e in placed.values()), default=0))
+    def warmstart_makespan(self, model: cp_model.CpModel, placed: dict[int, tuple[int, int, int]],
+                           delivered: int = 0) -> None:
+        """Hint the makespan: the last end of the placed slots, or the last write `delivered` when later."""
+        model.AddHint(self.makespan, max(max((e for _, _, e in placed.values()), default=0), delivered))
 
 
 def make_variables(model: cp_model.CpModel, data: SolverData, makespan_lb: int) -> Variables:

@@ -17,6 +17,11 @@ LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (pl
 SHORTLIST = 512
 
 
+class WindowMissed(ValueError):
+    """A replica kept on its node fits none of the node's availability windows (on a rounded clock, a
+    window rounded inwards may no longer hold what fits in exact seconds)."""
+
+
 class Builder:
     """One run's placement state (see the module docstring)."""
 
@@ -65,13 +70,49 @@ class Builder:
             self.free_from[n] = tl.times[-1]  # after the last breakpoint no GPU is held
 
     def place_on(self, i: int, n: int) -> None:
-        """Add a replica of task i on node n at the earliest time its data and GPUs allow."""
+        """Add a replica of task i on node n at the earliest time its data, its GPUs and the node's windows
+        allow.
+
+        Raises:
+            WindowMissed: no window of the node holds the replica after its data arrives.
+        """
         nodes = np.array([n])
         ready = float(self.ready(i, nodes)[0])
         rt = float(self.runtimes(i, nodes)[0])
-        start = self.timeline(n).earliest(ready, rt, self.p.dag.tasks[i].gpus)
+        start = self.earliest_on(n, ready, rt, self.p.dag.tasks[i].gpus)
+        if start == math.inf:
+            raise WindowMissed(f"no availability window of node {self.p.nodes.ids[n]} holds the replica")
         self.occupy(n, start, start + rt, self.p.dag.tasks[i].gpus)
         self.sched.replicas[i].append(Replica(n, start, start + rt))
+
+    def earliest_on(self, n: int, ready: float, duration: float, gpus: int, latest: float = math.inf) -> float:
+        """The earliest start >= `ready` on node `n` with `gpus` free for `duration` and inside one of its
+        availability windows (inf when none, or none by `latest`)."""
+        windows = self.p.nodes.windows
+        if windows.of[n] is None:
+            return self.timeline(n).earliest(ready, duration, gpus, latest)
+        t = ready
+        while True:
+            t = self.window_fit(n, t, duration)
+            if t > latest:
+                return math.inf
+            start = self.timeline(n).earliest(t, duration, gpus, latest)
+            if start == math.inf or self.window_fit(n, start, duration) == start:
+                return start
+            t = start  # the GPUs are free only later, outside this window: try from there
+
+    def window_fit(self, n: int, t: float, duration: float) -> float:
+        """`Windows.fit` on the builder's clock (windows rounded inwards to whole units)."""
+        windows = self.p.nodes.windows
+        if self.q is None:
+            return windows.fit(n, t, duration)
+        for lo, hi in windows.of[n]:
+            lo_u = math.ceil(lo * self.scale - ROUNDING_EPS)
+            hi_u = math.floor(hi * self.scale + ROUNDING_EPS) if math.isfinite(hi) else math.inf
+            s = max(t, lo_u)
+            if s + duration <= hi_u:
+                return float(s)
+        return math.inf
 
     def lookahead(self, i: int, nodes: np.ndarray) -> np.ndarray:
         """Per candidate node, the least time after task i ends there until its slowest child could
@@ -97,15 +138,25 @@ class Builder:
         return self.up(self.p.runtimes(i, nodes))  # type: ignore[return-value]
 
     def ready(self, i: int, nodes: np.ndarray) -> np.ndarray:
-        """For each candidate node, when the data of every parent can be there."""
+        """For each candidate node, when the data of every parent can be there (for a parent with a quorum
+        k, the k-th copy to arrive), and the data the task reads from sites."""
         out = np.full(len(nodes), self.release)
+        if self.p.dag.reads[i]:
+            out = np.maximum(out, self.up(self.p.read_ready(i, nodes)))
         for parent, data in self.p.dag.parents[i]:
             reps = self.sched.replicas[parent]
+            k = self.p.quorum[parent]
             if data <= 0:
-                out = np.maximum(out, min(r.end for r in reps))
+                out = np.maximum(out, sorted(r.end for r in reps)[k - 1] if len(reps) >= k else math.inf)
                 continue
-            arrive = np.full(len(nodes), math.inf)
-            for r in reps:
-                arrive = np.minimum(arrive, r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)))
+            if k == 1:
+                arrive = np.full(len(nodes), math.inf)
+                for r in reps:
+                    arrive = np.minimum(arrive, r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)))
+            elif len(reps) < k:
+                arrive = np.full(len(nodes), math.inf)
+            else:
+                arrivals = np.array([r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)) for r in reps])
+                arrive = np.sort(arrivals, axis=0)[k - 1]
             out = np.maximum(out, arrive)
         return out

@@ -32,6 +32,9 @@ def latest_finishes(problem: Problem, schedule: Schedule, deadline_s: float) -> 
     n = problem.n_tasks
     latest = np.full(n, float(deadline_s))
     for i in range(n - 1, -1, -1):
+        if problem.dag.writes[i] and schedule.replicas[i]:  # its writes must be delivered by the deadline too
+            src = min(schedule.replicas[i], key=lambda r: r.end).node
+            latest[i] -= float(problem.write_delays(i, np.array([src])).max())
         for c, data in problem.dag.children[i]:
             reps_c = schedule.replicas[c]
             if not reps_c:
@@ -67,7 +70,7 @@ def heuristic_schedule(problem: Problem, options: HeuristicSettings | None = Non
         ahead = list_schedule(problem, dataclasses.replace(fast_opt, lookahead=True))
         if ahead.key(problem, Objective.MAKESPAN) < fast.key(problem, Objective.MAKESPAN):
             fast = ahead
-    if _time_up(opt) and (opt.deadline_s is None or fast.makespan() <= opt.deadline_s + DEADLINE_TOLERANCE_S):
+    if _time_up(opt) and (opt.deadline_s is None or fast.makespan(problem) <= opt.deadline_s + DEADLINE_TOLERANCE_S):
         return fast  # out of time: the valid plan found is the plan
     if opt.deadline_s is None:
         cheap = list_schedule(problem, opt)
@@ -82,7 +85,7 @@ def _time_up(opt: HeuristicSettings) -> bool:
 
 def _cheapest_within_deadline(problem: Problem, opt: HeuristicSettings, fast: Schedule) -> Schedule:
     def meets(s: Schedule) -> bool:
-        return s.makespan() <= opt.deadline_s + DEADLINE_TOLERANCE_S
+        return s.makespan(problem) <= opt.deadline_s + DEADLINE_TOLERANCE_S
 
     stretched = sub_deadlines_from(fast, opt.deadline_s)
     latest = np.maximum(latest_finishes(problem, fast, opt.deadline_s), stretched)

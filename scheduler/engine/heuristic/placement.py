@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...domain import Objective
-from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, meets, weight_needed
+from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, completion_counts, meets, merge_counts, weight_needed
 from ...errors import Infeasible, InfeasibleReason
 from ...problem import Problem
 from ..schedule import Replica
@@ -30,6 +30,7 @@ class Candidates:
     runtime: np.ndarray  # on the builder's clock
     cost: np.ndarray  # USD (plus congestion prices in cost mode)
     look: np.ndarray | None  # makespan lookahead: least time after the end until the slowest child ends
+    write: np.ndarray | None = None  # makespan: the slowest of the task's writes from each node
 
 
 class _ReplicaPicker:
@@ -76,6 +77,62 @@ class _ReplicaPicker:
         self.mask &= self.codes != self.codes[k]
 
 
+class _QuorumPicker(_ReplicaPicker):
+    """The same rules for a level with a quorum k > 1 and `min_success`: the probability that at least k
+    replicas complete is not a sum of weights, so reachability is checked exactly, pick by pick: with
+    this candidate and the most reliable node of every spread value still free, can it be met?"""
+
+    def __init__(self, p: Problem, i: int, nodes: np.ndarray, chosen: list[int]) -> None:
+        super().__init__(p, i, nodes, chosen)
+        self.p, self.i, self.nodes, self.chosen = p, i, nodes, list(chosen)
+        self.target = p.levels[i].min_success
+        self.completion = p.completion(i, nodes)
+
+    @property
+    def wants_more(self) -> bool:
+        return self.count < self.required or not meets(self.p.success(self.i, self.chosen), self.target)
+
+    def pickable(self) -> np.ndarray:
+        slots_left = self.required - self.count - 1
+        n_codes_left = len(self.code_values) - int(self.code_used.sum()) - 1
+        if n_codes_left < slots_left:
+            return np.zeros(0, dtype=np.int64)
+        best_of = {}  # the most reliable free candidate of each spread value
+        for k in np.flatnonzero(self.mask):
+            c = int(self.code_of[k])
+            if c not in best_of or self.completion[k] > self.completion[best_of[c]]:
+                best_of[c] = k
+        return self._reaching(best_of)
+
+    def _reaching(self, best_of: dict[int, int]) -> np.ndarray:
+        """The free candidates k with which the chosen replicas, k and the best of every other spread value
+        meet the target. With X the completions of all but k, success = p_k P(X >= q-1) + (1 - p_k) P(X >= q):
+        the counts without each spread value come from prefix and suffix counts, once per pick."""
+        q = self.p.quorum[self.i]
+        codes = sorted(best_of)
+        probs = [float(self.completion[best_of[c]]) for c in codes]
+        prefix = [completion_counts(self.p.completion(self.i, np.array(self.chosen, dtype=np.int64)), q)]
+        for x in probs:
+            prefix.append(merge_counts(prefix[-1], completion_counts([x], q)))
+        suffix = [completion_counts([], q)]
+        for x in reversed(probs):
+            suffix.append(merge_counts(suffix[-1], completion_counts([x], q)))
+        suffix.reverse()
+        free = np.flatnonzero(self.mask)
+        ok = np.zeros(len(free), dtype=bool)
+        for j, c in enumerate(codes):
+            d = merge_counts(prefix[j], suffix[j + 1])
+            in_code = self.code_of[free] == c
+            p_k = self.completion[free[in_code]]
+            success = p_k * (d[q - 1] + d[q]) + (1.0 - p_k) * d[q]
+            ok[in_code] = success >= self.target - PROBABILITY_EPS
+        return free[ok]
+
+    def take(self, k: int) -> None:
+        super().take(k)
+        self.chosen.append(int(self.nodes[k]))
+
+
 def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
     """Place every replica task `i` still needs (see the module docstring).
 
@@ -91,7 +148,8 @@ def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
     if len(nodes) == 0 and len(chosen) >= p.required[i]:
         return
     cand = _candidates(b, i, nodes, with_look=opt.lookahead and opt.objective == Objective.MAKESPAN and not chosen)
-    picker = _ReplicaPicker(p, i, nodes, chosen)
+    quorum_rule = p.quorum[i] > 1 and p.levels[i].min_success is not None
+    picker = (_QuorumPicker if quorum_rule else _ReplicaPicker)(p, i, nodes, chosen)
     pref = opt.preferred.get(i) if opt.preferred else None
     while picker.wants_more:
         idx = picker.pickable()
@@ -101,6 +159,10 @@ def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
                 message=f"{task.id}: no replica set on allowed nodes meets the replica, spread and "
                         f"min_success rules")])
         k, start = choose(b, i, cand, idx, sub_deadline, pref)
+        if start == math.inf:
+            raise Infeasible([InfeasibleReason(
+                rule="window", tasks=[task.id],
+                message=f"{task.id}: no availability window of its nodes holds a replica once its data is there")])
         cand.look = None  # only the first replica feeds the children
         n = int(nodes[k])
         end = start + float(cand.runtime[k])
@@ -132,8 +194,11 @@ def _candidates(b: Builder, i: int, nodes: np.ndarray, with_look: bool) -> Candi
     cost = p.costs(i, nodes)
     if b.opt.congestion_usd_per_gpu_s is not None:
         cost = cost + b.opt.congestion_usd_per_gpu_s[nodes] * p.dag.tasks[i].gpus * p.runtimes(i, nodes)
+    write = None
+    if p.dag.writes[i] and b.opt.objective == Objective.MAKESPAN:
+        write = b.up(p.write_delays(i, nodes).max(axis=0))
     return Candidates(nodes=nodes, ready=b.ready(i, nodes), runtime=b.runtimes(i, nodes), cost=cost,
-                      look=b.lookahead(i, nodes) if with_look else None)
+                      look=b.lookahead(i, nodes) if with_look else None, write=write)
 
 
 def shortlist_suffices(p: Problem, i: int, nodes: np.ndarray, kept: list[int]) -> bool:
@@ -175,9 +240,11 @@ def _cheapest(b: Builder, i: int, cand: Candidates, idx: np.ndarray,
         if best is not None and cost[k] > best[0] + COST_EPS_USD:
             break
         latest = sub_deadline - float(rt[k]) + EPS if sub_deadline is not None else math.inf
-        start = b.timeline(int(cand.nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
+        start = b.earliest_on(int(cand.nodes[k]), float(ready[k]), float(rt[k]), gpus, latest)
         finish = start + float(rt[k])
         examined += 1
+        if start == math.inf:  # no window (or none by the sub-deadline) holds it here
+            continue
         if sub_deadline is None or finish <= sub_deadline + EPS:
             option = (float(cost[k]), finish, k, start)
             if best is None or option[:2] < best[:2]:
@@ -189,23 +256,45 @@ def _cheapest(b: Builder, i: int, cand: Candidates, idx: np.ndarray,
     return (best[2], best[3]) if best is not None else None
 
 
+def _append_in_windows(b: Builder, nodes: np.ndarray, idx: np.ndarray, append: np.ndarray, rt: np.ndarray,
+                       tail: np.ndarray) -> tuple[int, float]:
+    """The candidate whose append position, moved into one of its node's windows, finishes first (the
+    lowest position on ties), and that start; windows are looked up only while they could still win."""
+    floor = append + tail[idx]
+    best: tuple[float, int, float] | None = None  # (finish, position, start)
+    for j in np.argsort(floor, kind="stable").tolist():
+        if best is not None and floor[j] > best[0]:
+            break
+        k = int(idx[j])
+        start = b.window_fit(int(nodes[k]), float(append[j]), float(rt[k]))
+        if best is None or (start + float(tail[k]), j) < best[:2]:
+            best = (start + float(tail[k]), j, start)
+    assert best is not None
+    return int(idx[best[1]]), best[2]
+
+
 def _earliest(b: Builder, i: int, cand: Candidates, idx: np.ndarray, pref: set[int] | None) -> tuple[int, float]:
     nodes, ready, rt, cost = cand.nodes, cand.ready, cand.runtime, cand.cost
     gpus = b.p.dag.tasks[i].gpus
     tail = rt if cand.look is None else rt + cand.look  # what follows the start on that node
+    if cand.write is not None:
+        tail = tail + cand.write  # the task's writes count in the makespan
     order = idx[np.argsort(ready[idx] + tail[idx], kind="stable")]
 
     def key(k: int, start: float) -> tuple[float, int, float]:  # (finish [+ lookahead], 0 if preferred, cost)
         return start + float(tail[k]), 0 if pref is not None and int(nodes[k]) in pref else 1, float(cost[k])
 
     best: tuple[float, int, float] | None = None
-    best_k, best_start, ties = -1, 0.0, 0
+    best_k, best_start, ties = -1, math.inf, 0  # inf: no candidate fits (a window)
     if gpus > 0 and len(order) > MAX_EVALS:
         # appending after a node's last reservation always fits: the best such finish is achievable,
         # and only nodes whose lower bound beats it need the exact (insertion) search
         append = np.maximum(ready[idx], b.free_from[nodes[idx]])
-        a = int(np.argmin(append + tail[idx]))
-        best_k, best_start = int(idx[a]), float(append[a])
+        if b.p.nodes.windows.any:  # the append position must lie in a window too
+            best_k, best_start = _append_in_windows(b, nodes, idx, append, rt, tail)
+        else:
+            a = int(np.argmin(append + tail[idx]))
+            best_k, best_start = int(idx[a]), float(append[a])
         best = key(best_k, best_start)
     evaluated = 0
     for k in order.tolist():
@@ -216,7 +305,7 @@ def _earliest(b: Builder, i: int, cand: Candidates, idx: np.ndarray, pref: set[i
             break
         # a start after the best finish minus this runtime cannot win: the scan stops there
         latest = best[0] - float(tail[k]) + EPS if best is not None else math.inf
-        start = b.timeline(int(nodes[k])).earliest(float(ready[k]), float(rt[k]), gpus, latest)
+        start = b.earliest_on(int(nodes[k]), float(ready[k]), float(rt[k]), gpus, latest)
         if start == math.inf:
             continue
         this = key(k, start)

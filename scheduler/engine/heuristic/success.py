@@ -18,6 +18,7 @@ def reach_success(b: Builder, target: float) -> None:
 
     logs = [p.log_success(i, b.sched.nodes_of(i)) for i in range(p.n_tasks)]
     total = sum(logs)
+    unusable: set[tuple[int, int]] = set()
     while total < need - PROBABILITY_EPS:
         best: tuple[float, int, int, float, float] | None = None
         for i in range(p.n_tasks):
@@ -33,9 +34,14 @@ def reach_success(b: Builder, target: float) -> None:
             completion = p.completion(i, free)
             k = int(np.argmax(completion))
             n = int(free[k])
-            fail = math.exp(logs[i]) if logs[i] > -math.inf else 0.0
-            new_fail = (1.0 - fail) * (1.0 - float(completion[k]))
-            gain = (math.log1p(-new_fail) if new_fail < 1.0 else -math.inf) - logs[i]
+            if (i, n) in unusable:
+                continue
+            if p.quorum[i] == 1:
+                fail = math.exp(logs[i]) if logs[i] > -math.inf else 0.0
+                new_fail = (1.0 - fail) * (1.0 - float(completion[k]))
+                gain = (math.log1p(-new_fail) if new_fail < 1.0 else -math.inf) - logs[i]
+            else:  # at least `quorum` of the replicas: the gain of one more, exactly
+                gain = p.log_success(i, [*used_nodes, n]) - logs[i]
             if gain <= 1e-15:
                 continue
             score = gain / (1.0 + p.cost(i, n))
@@ -48,6 +54,10 @@ def reach_success(b: Builder, target: float) -> None:
                 message=f"no plan reaches success probability {target:g}: every task already has replicas on "
                         f"its most reputable node of each spread value (reaches {math.exp(total):.6g})")])
         _, i, n, gain, _ = best
-        b.place_on(i, n)
+        try:
+            b.place_on(i, n)
+        except ValueError:  # no availability window holds it: try the next best
+            unusable.add((i, n))
+            continue
         logs[i] += gain
         total += gain
