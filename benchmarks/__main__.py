@@ -6,6 +6,8 @@ Suites:
   traces  WfCommons traces on generated heterogeneous pools (default policy):
           makespan mode, and cost mode with a deadline of 1.5x the heuristic's makespan
   scale   large generated instances: time to first and final plan, peak memory
+  gangs   contract 1.1 gangs (replicas on several nodes): verify, against hand-picked node sets,
+          and a bandwidth sweep of the pretraining example
   world   contract 1.1 instances (sites, windows, failure rates, quorum): verify, gap, and the
           time to the first plan against the same instances without the new fields
 
@@ -183,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller samples and time limits")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    from . import scale, world
+    from . import gangs, scale, world
 
+    SUITES["gangs"] = gangs.suite_gangs
     SUITES["scale"] = scale.suite_scale
     SUITES["world"] = world.suite_world
     chosen = args.suites or list(SUITES)

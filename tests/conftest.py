@@ -217,3 +217,21 @@ def world_instances(draw):
     return (Workload.model_validate({"sites": sites, "tasks": tasks}),
             NodePool.model_validate({"nodes": nodes, "links": pool.model_dump(exclude_none=True).get("links", [])}),
             Policy.model_validate(policy), objective)
+
+
+@st.composite
+def gang_instances(draw):
+    """`world_instances` where some tasks are gangs of 2 or 3 nodes exchanging data over the run."""
+    wl, pool, pol, objective = draw(world_instances())
+    doc = pool.model_dump(exclude_none=True)
+    while len(doc["nodes"]) < 4:  # room for a gang
+        extra = dict(doc["nodes"][-1])
+        extra["id"] = f"x{len(doc['nodes'])}"
+        doc["nodes"].append(extra)
+    tasks = wl.model_dump(exclude_none=True)
+    for t in tasks["tasks"]:
+        if draw(st.integers(0, 2)) == 0:
+            t["nodes"] = draw(st.integers(2, 3))
+            t["sync_gb"] = draw(st.sampled_from([0.0, 5.0, 50.0]))
+            t["replicas"] = 1
+    return Workload.model_validate(tasks), NodePool.model_validate(doc), pol, objective

@@ -265,3 +265,32 @@ def test_refuses_a_replica_outside_its_nodes_window() -> None:
     with pytest.raises(PlacementRefused, match="window"):
         pipeline()
     assert ran == []
+
+
+def test_a_gang_replica_is_one_task_run_told_all_its_nodes() -> None:
+    from prefect import flow, task
+    from prefect_placement import plan_placement, run_plan
+
+    from scheduler.domain import NodePool
+
+    wl = Workload.model_validate({"tasks": [
+        {"id": "prep", "duration_s": 60, "gpus": 0},
+        {"id": "train", "duration_s": 7200, "gpus": 4, "nodes": 3, "sync_gb": 10, "depends_on": ["prep"]}]})
+    pool = NodePool.model_validate({"nodes": [{"id": f"g{k}", "gpus": 4, "reputation": 0.99} for k in range(4)]})
+    calls: list[dict] = []
+
+    @task
+    def step(inputs: dict, placement: dict) -> str:
+        calls.append(placement)
+        return placement["task"]
+
+    @flow
+    def pipeline():
+        plan = plan_placement(wl, pool, None, time_limit_s=2, engine="heuristic")
+        return plan, run_plan(plan, {"prep": step, "train": step}, workload=wl, nodes=pool)
+
+    plan, run = pipeline()
+    train = [c for c in calls if c["task"] == "train"]
+    assert len(train) == 1  # one run for the gang replica, not one per node
+    assert sorted(train[0]["nodes"]) == sorted(a.node for a in plan.assignments if a.task == "train")
+    assert len(train[0]["nodes"]) == 3 and run.results["train"] == "train"

@@ -9,7 +9,8 @@ to its node. Prefect takes a leased concurrency slot per tag for every tagged ru
 (about half a second each on a local server), the price of enforceable pinning. Before a replica is
 submitted its node is checked against the rules of the task's effective level
 (trust, TEE, attestation, country...): a node that falls short is refused before
-any data moves, and so is a replica outside its node's availability windows
+any data moves. A gang replica (contract 1.1: one replica on several nodes at once) is
+one task run, tagged with every node it spans and told all of them (`nodes`), and so is a replica outside its node's availability windows
 (contract 1.1). Steps that take a ``placement`` argument see the window's end
 (`available_until_s`, to checkpoint before a lease ends), the replica's completion
 probability, the level's quorum and the task's reads and writes.
@@ -101,10 +102,11 @@ class StepContext:
     quorum: int = 1  # how many replicas of the task must agree
     reads: tuple[tuple[str, float], ...] = ()  # (site, GB) fetched before the step runs
     writes: tuple[tuple[str, float], ...] = ()  # (site, GB) stored after it ends
+    nodes: tuple[str, ...] = ()  # a gang replica: every node it spans at once (`node` is the first)
 
     @property
     def tags(self) -> set[str]:
-        return {f"node:{self.node}", f"network:{self.network}", f"level:{self.level}"}
+        return {*(f"node:{n}" for n in self.nodes or (self.node,)), f"network:{self.network}", f"level:{self.level}"}
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -129,21 +131,40 @@ def _window_until(problem: Problem, n: int, start_s: float, end_s: float) -> flo
     return next(float(hi) for lo, hi in windows if lo <= start_s + 1e-9 * max(1.0, start_s) and end_s <= hi * (1 + 1e-9))
 
 
-def _context(problem: Problem, a: Assignment) -> StepContext:
-    """The placement of one replica, checked against its node's policy rules and windows first."""
-    i, n = problem.dag.index[a.task], problem.nodes.index[a.node]
-    t, level, node = problem.dag.tasks[i], problem.levels[i], problem.nodes.items[n]
-    why = rejections(t, level, node)
-    if why:  # refuse before any data moves
-        raise PlacementRefused(f"{a.task} (level {level.name}) may not run on {a.node}: "
-                               + "; ".join(r.detail for r in why))
-    until = _window_until(problem, n, a.start_s, a.end_s)
+def _one_row_per_replica(problem: Problem, tid: str, rows: list[Assignment]) -> list[Assignment]:
+    """The rows to submit, in replica order: every row, but one per replica of a gang task (its first node
+    stands for the gang; the step is told all of them)."""
+    rows = sorted(rows, key=lambda a: (a.replica, a.node))
+    if problem.gang_size(problem.dag.index[tid]) == 1:
+        return rows
+    seen: dict[int, Assignment] = {}
+    for a in rows:
+        seen.setdefault(a.replica, a)
+    return list(seen.values())
+
+
+def _context(problem: Problem, a: Assignment, rows: list[Assignment]) -> StepContext:
+    """The placement of one replica (a gang's: all its nodes), each node checked against the policy's rules
+    and its windows first."""
+    i = problem.dag.index[a.task]
+    t, level = problem.dag.tasks[i], problem.levels[i]
+    names = sorted(r.node for r in rows if r.replica == a.replica) if t.nodes > 1 else [a.node]
+    until = None
+    for name in names:
+        n = problem.nodes.index[name]
+        why = rejections(t, level, problem.nodes.items[n])
+        if why:  # refuse before any data moves
+            raise PlacementRefused(f"{a.task} (level {level.name}) may not run on {name}: "
+                                   + "; ".join(r.detail for r in why))
+        end = _window_until(problem, n, a.start_s, a.end_s)
+        until = end if until is None else (until if end is None else min(until, end))
+    gang = tuple(problem.nodes.index[name] for name in names)
     sites = problem.dag.sites
-    return StepContext(task=a.task, replica=a.replica, node=a.node, network=node.network, level=level.name,
-                       start_s=a.start_s, end_s=a.end_s, available_until_s=until,
-                       completion_probability=float(problem.completion(i, np.array([n]))[0]),
-                       quorum=problem.quorum[i], reads=tuple((sites[s].id, gb) for s, gb in problem.dag.reads[i]),
-                       writes=tuple((sites[s].id, gb) for s, gb in problem.dag.writes[i]))
+    return StepContext(task=a.task, replica=a.replica, node=a.node, network=problem.nodes.items[gang[0]].network,
+                       level=level.name, start_s=a.start_s, end_s=a.end_s, available_until_s=until,
+                       completion_probability=problem.replica_completion(i, gang), quorum=problem.quorum[i],
+                       reads=tuple((sites[s].id, gb) for s, gb in problem.dag.reads[i]),
+                       writes=tuple((sites[s].id, gb) for s, gb in problem.dag.writes[i]), nodes=tuple(names))
 
 
 def _agreed(tid: str, values: list[Any], quorum: int) -> Any:
@@ -182,9 +203,10 @@ class LocalBackend:
 
     def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
                wait_for: list[PrefectFuture]) -> PrefectFuture:
-        name = f"{ctx.task}#{ctx.replica}@{ctx.node}"
-        if ctx.node in self.outages:
-            return _lost.with_options(tags=ctx.tags, task_run_name=name).submit(ctx.node, wait_for=wait_for)
+        name = f"{ctx.task}#{ctx.replica}@{'+'.join(ctx.nodes or (ctx.node,))}"
+        lost = next((n for n in ctx.nodes or (ctx.node,) if n in self.outages), None)
+        if lost is not None:  # a gang is lost with any of its nodes
+            return _lost.with_options(tags=ctx.tags, task_run_name=name).submit(lost, wait_for=wait_for)
         kwargs = {"placement": ctx.as_dict()} if _accepts_placement(step) else {}
         return step.with_options(tags=ctx.tags, task_run_name=name).submit(inputs, wait_for=wait_for, **kwargs)
 
@@ -301,8 +323,8 @@ def run_plan(
             t = problem.dag.tasks[problem.dag.index[tid]]
             inputs = {d.task: result.results[d.task] for d in t.depends_on}
             wait = [f for d in t.depends_on for f in futures.get(d.task, [])]
-            for a in sorted(by_task.get(tid, []), key=lambda a: a.replica):
-                ctx = _context(problem, a)
+            for a in _one_row_per_replica(problem, tid, by_task.get(tid, [])):
+                ctx = _context(problem, a, by_task.get(tid, []))
                 fut = backend.submit(tasks[tid], inputs, ctx, wait)
                 submitted.setdefault(tid, []).append((a, ctx, fut))
                 result.runs.append(ctx)

@@ -155,6 +155,10 @@ def explain_task(problem: Problem, task_id: str) -> Explanation:
     summary = f"{n_ok}/{problem.n_nodes} nodes can run {task_id}"
     if el.first_rule:
         summary += ": " + rejection_counts_text(el.first_rule, level)
+    if task.nodes > 1:
+        sets = len(problem.candidate_gangs(i))
+        summary += (f"; a replica spans {task.nodes} of them at once ({sets} candidate node "
+                    f"set{'s' if sets != 1 else ''} tried)")
     return Explanation(
         task=task_id, level=origin.level, own_level=origin.own, output_level=origin.output,
         why=level_chain(problem.origins, task_id),

@@ -61,8 +61,17 @@ def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
     keep: dict[str, list[Assignment]] = {}
     lost: list[Assignment] = []
     reopened: set[str] = set()
+    # a gang replica runs on all its nodes at once: one failed node loses all of it
+    broken = {(a.task, a.replica) for a in plan.assignments
+              if a.task in workload.by_id and workload.by_id[a.task].nodes > 1 and a.node in failed_nodes
+              and a.end_s > now_s}
     for a in plan.assignments:
         if a.task not in workload.by_id:
+            continue
+        if (a.task, a.replica) in broken:
+            lost.append(a)
+            if a.task in all_done:
+                reopened.add(a.task)
             continue
         if a.task in all_done:
             if a.node in failed_nodes and a.start_s > now_s:
@@ -167,8 +176,11 @@ def _renumber(plan: Plan, split: ReplanInput) -> None:
     for task, rows in by_task.items():
         taken = {kept[(task, a.node)] for a in rows if (task, a.node) in kept}
         free = (k for k in itertools.count() if k not in taken)
+        numbers: dict[int, int] = {}  # the engine's number of a new replica -> its new number (a gang: one)
         for a in sorted(rows, key=lambda a: (a.start_s, a.node)):
             if (task, a.node) in kept:
                 a.replica, a.replan = kept[(task, a.node)], "kept"  # type: ignore[attr-defined]
             else:
-                a.replica, a.replan = next(free), "new"  # type: ignore[attr-defined]
+                if a.replica not in numbers:
+                    numbers[a.replica] = next(free)
+                a.replica, a.replan = numbers[a.replica], "new"  # type: ignore[attr-defined]

@@ -108,7 +108,7 @@ def simulate(problem: Problem, plan: Plan, *, runs: int = 1000, seed: int = 0,
     replicas = _replicas(problem, plan)
     down = {problem.nodes.index[k]: v for k, v in outages.items()}
     rng = random.Random(seed)
-    planned_cost = sum(problem.cost(r.task, n) for r in replicas for n in r.nodes)
+    planned_cost = sum(problem.replica_cost(r.task, r.nodes) for r in replicas)
     result = SimulationResult(runs=runs, completed=0, makespans=[], costs=[], retries=[], retry_costs=[],
                               planned_cost=planned_cost, planned_makespan=max((a.end_s for a in plan.assignments),
                                                                               default=0.0),
@@ -134,15 +134,22 @@ class _Replica:
 
 
 def _replicas(problem: Problem, plan: Plan) -> list[_Replica]:
-    """The plan's replicas in planned start order, each row one replica."""
+    """The plan's replicas in planned start order: each row one replica, but a gang task's rows with one
+    replica number one replica on all their nodes."""
     out = []
+    gangs: dict[tuple[int, int], list[tuple[float, int, int]]] = {}
     for k, a in enumerate(plan.assignments):
         i, n = problem.dag.index.get(a.task), problem.nodes.index.get(a.node)
         if i is None:
             raise InputError(f"unknown task {a.task!r}", file=plan.source, field=f"assignments[{k}].task")
         if n is None:
             raise InputError(f"unknown node {a.node!r}", file=plan.source, field=f"assignments[{k}].node")
-        out.append(_Replica(a.start_s, i, k, (n,)))
+        if problem.gang_size(i) > 1:
+            gangs.setdefault((i, a.replica), []).append((a.start_s, k, n))
+        else:
+            out.append(_Replica(a.start_s, i, k, (n,)))
+    for (i, _), rows in gangs.items():
+        out.append(_Replica(min(r[0] for r in rows), i, min(r[1] for r in rows), tuple(sorted(r[2] for r in rows))))
     placed = {r.task for r in out}
     missing = [problem.dag.ids[i] for i in range(problem.n_tasks) if i not in placed]
     if missing:
@@ -196,23 +203,27 @@ class _Run:
         while not self.done(i) and attempts < self.max_retries:
             attempts += 1
             self.retries += 1
-            node = self.best_node(i, self.last_failure.get(i, 0.0))
-            if node is None:
+            nodes = self.best_nodes(i, self.last_failure.get(i, 0.0))
+            if nodes is None:
                 return False
             before = self.cost
-            self.run_replica(i, (node,), self.last_failure.get(i, 0.0))
+            self.run_replica(i, nodes, self.last_failure.get(i, 0.0))
             self.retry_cost += self.cost - before
         return self.done(i)
 
-    def best_node(self, i: int, now: float) -> int | None:
+    def best_nodes(self, i: int, now: float) -> tuple[int, ...] | None:
+        """The healthy node (or candidate gang) task i has not used where a new replica finishes first."""
+        options = (self.p.candidate_gangs(i) if self.p.gang_size(i) > 1
+                   else [(n,) for n in self.p.eligible(i).tolist()])
         best, best_t = None, math.inf
-        for n in self.p.eligible(i).tolist():
-            if n in self.tried.get(i, ()) or self.down.get(n, math.inf) <= now:
+        for nodes in options:
+            if any(n in self.tried.get(i, ()) or self.down.get(n, math.inf) <= now for n in nodes):
                 continue
-            runtime = self.p.runtime(i, n)
-            t = self.p.nodes.windows.fit(n, max(now, self.ready(i, (n,))), runtime) + runtime
+            runtime = self.p.replica_runtime(i, nodes)
+            ready = max(now, self.ready(i, nodes))
+            t = max(self.p.nodes.windows.fit(n, ready, runtime) for n in nodes) + runtime
             if t < best_t:
-                best, best_t = n, t
+                best, best_t = nodes, t
         return best
 
     def ready(self, i: int, nodes: tuple[int, ...]) -> float:
@@ -227,24 +238,36 @@ class _Run:
         return t
 
     def run_replica(self, i: int, nodes: tuple[int, ...], not_before: float) -> None:
-        """Run one replica: it starts when inputs, GPUs and a window allow, and completes or fails."""
-        n = nodes[0]
-        runtime, gpus = self.p.runtime(i, n), self.p.dag.tasks[i].gpus
-        start, window_end = self.start_on(n, max(not_before, self.ready(i, nodes)), runtime, gpus)
-        self.tried.setdefault(i, set()).add(n)
-        outage = self.down.get(n, math.inf)
+        """Run one replica (on every node of a gang at once): it starts when inputs, GPUs and a window allow,
+        and completes or fails (a gang fails when any of its nodes does)."""
+        runtime, gpus = self.p.replica_runtime(i, nodes), self.p.dag.tasks[i].gpus
+        start, window_end = self.start_on_all(nodes, max(not_before, self.ready(i, nodes)), runtime, gpus)
+        self.tried.setdefault(i, set()).update(nodes)
+        outage = min(self.down.get(n, math.inf) for n in nodes)
         if start >= min(outage, window_end):
             self.last_failure[i] = max(self.last_failure.get(i, 0.0), start if math.isfinite(start) else not_before)
             return
-        failed_at = min(self.failure_time(n, start, runtime), outage, window_end)
+        failed_at = min(min(self.failure_time(n, start, runtime) for n in nodes), outage, window_end)
         stop = min(start + runtime, failed_at)
-        self.timeline(n).add(start, stop, gpus)
-        self.cost += (stop - start) / 3600.0 * gpus * float(self.p.nodes.price[n])
+        for n in nodes:
+            self.timeline(n).add(start, stop, gpus)
+            self.cost += (stop - start) / 3600.0 * gpus * float(self.p.nodes.price[n])
         self.latest_stop = max(self.latest_stop, stop)
         if failed_at < start + runtime:
             self.last_failure[i] = max(self.last_failure.get(i, 0.0), stop)
         else:
             self.success.setdefault(i, []).append((nodes, stop))
+
+    def start_on_all(self, nodes: tuple[int, ...], ready: float, runtime: float, gpus: int) -> tuple[float, float]:
+        """`start_on` for every node of a gang: the earliest common start, and the first window end."""
+        t = ready
+        for _ in range(64 * len(nodes)):
+            found = [self.start_on(n, t, runtime, gpus) for n in nodes]
+            latest = max(s for s, _ in found)
+            if latest == math.inf or all(s == latest for s, _ in found):
+                return latest, min(e for _, e in found)
+            t = latest
+        return math.inf, math.inf
 
     def start_on(self, n: int, ready: float, runtime: float, gpus: int) -> tuple[float, float]:
         """The earliest start >= `ready` with the GPUs free at which node n is inside a window, and that

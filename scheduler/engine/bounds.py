@@ -118,8 +118,14 @@ def _fastest_runtimes(problem: Problem, allowed: list[np.ndarray], finished: dic
     fastest = np.zeros(problem.n_tasks)
     for i in range(problem.n_tasks):
         if i not in finished:
-            nodes = allowed[i]
-            fastest[i] = float(np.min(problem.runtimes(i, nodes))) if len(nodes) else np.inf
+            nodes, m = allowed[i], problem.gang_size(i)
+            if len(nodes) < m:
+                fastest[i] = np.inf
+            elif m == 1:
+                fastest[i] = float(np.min(problem.runtimes(i, nodes)))
+            else:  # a gang: the slowest node's share is at least the fastest's, the exchange at best bandwidth
+                sync_s = problem.dag.tasks[i].sync_gb * 8.0 / problem.links.fastest_link_gbps()
+                fastest[i] = float(np.min(problem.runtimes(i, nodes))) / m + sync_s
     return fastest
 
 
@@ -153,20 +159,22 @@ def _work_left(problem: Problem, allowed: list[np.ndarray], finished: dict[int, 
             continue
         nodes = allowed[i]
         need = max(0, problem.least_replicas(i, nodes) - kept.get(i, 0))
-        g = problem.dag.tasks[i].gpus
+        g, m = problem.dag.tasks[i].gpus, problem.gang_size(i)
         if need and g and len(nodes):
-            # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this
-            out.per_gpu[i] = float(np.min(problem.runtimes(i, nodes) * problem.nodes.speed[nodes]))
-            out.jobs[i] = need * g
-            out.first_jobs[i] = 0 if kept.get(i, 0) else g
-        if len(nodes) < need or need == 0:
-            if need and len(nodes) < need:
+            # work in reference-GPU-seconds: on any node n, runtime * speed_n >= this; a gang replica is
+            # m x g GPU jobs, each node holding its GPUs for at least its share (runtime / m)
+            out.per_gpu[i] = float(np.min(problem.runtimes(i, nodes) * problem.nodes.speed[nodes])) / m
+            out.jobs[i] = need * g * m
+            out.first_jobs[i] = 0 if kept.get(i, 0) else g * m
+        if len(nodes) < need * m or need == 0:
+            if need and len(nodes) < need * m:
                 out.cost_usd = np.inf
             continue
-        out.cost_usd += float(np.sum(np.sort(problem.costs(i, nodes))[:need]))
+        # a gang replica costs at least the mean of its nodes' one-node costs; replicas use disjoint nodes
+        out.cost_usd += float(np.sum(np.sort(problem.costs(i, nodes))[:need * m])) / m
         if g == 0:
             continue
-        work = g * need * out.per_gpu[i]
+        work = g * need * m * out.per_gpu[i]
         mask = np.zeros(problem.n_nodes, dtype=bool)
         mask[nodes] = True
         key = np.packbits(mask).tobytes()
@@ -215,7 +223,12 @@ def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0
             if end[p] > at:
                 at, via[i] = float(end[p]), p
         start[i], end[i] = at, at + runtime_s[i]
-        if limits and len(allowed[i]):
+        if limits and len(allowed[i]) and problem.gang_size(i) > 1:
+            # a gang: its reads still hold it back (windows are not counted: its runtime is the whole set's)
+            if problem.dag.reads[i]:
+                start[i] = max(at, float(problem.read_ready(i, allowed[i]).min()))
+                end[i] = start[i] + runtime_s[i]
+        elif limits and len(allowed[i]):
             floors = problem.start_floors(i, allowed[i], at)
             start[i] = max(at, float(floors.min()))
             end[i] = max(start[i] + runtime_s[i], float(np.min(floors + problem.runtimes(i, allowed[i]))))

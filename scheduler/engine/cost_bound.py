@@ -67,6 +67,8 @@ def deadline_cost_bound(
     instance is too large for the relaxation (over `MAX_PAIRS` candidate pairs) or the
     solver does not reach an optimum, in which case no claim is made.
     """
+    if problem.has_gangs:  # its per-node capacities read one replica as one node: no claim for gangs
+        return None
     started = time.monotonic()
     finished = finished_end_s or {}
     kept = fixed_replicas or {}

@@ -64,6 +64,10 @@ class CpSatEngine:
 
     def improve(self, run: PlanningRun) -> list[InfeasibleReason]:
         problem, opts = run.problem, run.options
+        if problem.has_gangs:
+            run.notes.append("gangs (replicas on several nodes at once) are placed by the heuristic among the "
+                             "candidate node sets; CP-SAT does not model them yet")
+            return []
         if run.out_of_time(MIN_SOLVE_S):
             run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
             return []

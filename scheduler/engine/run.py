@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..domain import Objective
-from ..domain.rules import DEADLINE_TOLERANCE_S, meets
+from ..domain.rules import DEADLINE_TOLERANCE_S, meets, task_success
 from ..problem import Problem
 from .bounds import Bounds
 from .cost_bound import CostBound
 from .cpsat.results import SolveStatus
 from .heuristic import HeuristicSettings
 from .options import PlanOptions
-from .schedule import Replica, Schedule
+from .schedule import Replica, Schedule, replicas_of_rows
 
 
 @dataclass
@@ -50,7 +50,8 @@ class Givens:
         allowed = [problem.eligible(i) for i in range(problem.n_tasks)]
         if len(banned):
             allowed = [a[~np.isin(a, banned)] for a in allowed]
-        fixed = {problem.dag.index[tid]: [Replica(index[a.node], a.start_s, a.end_s) for a in rows]
+        fixed = {problem.dag.index[tid]: replicas_of_rows(problem, problem.dag.index[tid],
+                                                          [(a.replica, index[a.node], a.start_s, a.end_s) for a in rows])
                  for tid, rows in c.keep.items()}
         finished = {problem.dag.index[t] for t in c.finished}
         preferred = None
@@ -63,7 +64,7 @@ class Givens:
         return cls(
             allowed=allowed, fixed=fixed, finished=finished,
             finished_end={i: min((r.end for r in fixed.get(i, [])), default=c.release_s) for i in finished},
-            kept_nodes={i: [r.node for r in reps] for i, reps in fixed.items() if i not in finished},
+            kept_nodes={i: [n for r in reps for n in r.nodes] for i, reps in fixed.items() if i not in finished},
             running_end={i: min(r.end for r in reps) for i, reps in fixed.items() if i not in finished and reps},
             preferred=preferred, banned=banned_set, release_s=c.release_s)
 
@@ -72,7 +73,7 @@ class Givens:
         return {i: len(r) for i, r in self.fixed.items()}
 
     def fixed_cost(self, problem: Problem) -> float:
-        return sum(problem.cost(i, r.node) for i, reps in self.fixed.items() for r in reps)
+        return sum(problem.replica_cost(i, r.nodes) for i, reps in self.fixed.items() for r in reps)
 
 
 @dataclass
@@ -132,6 +133,8 @@ class PlanningRun:
         """The replica rule task `i` breaks with `reps` (count, allowed nodes, spread, min_success), or None.
         Replicas kept from a running plan count wherever they are."""
         problem, g = self.problem, self.givens
+        if problem.gang_size(i) > 1:
+            return self._gang_rule_broken(i, reps)
         kept = set(g.kept_nodes.get(i, []))
         nodes = np.array([r.node for r in reps], dtype=np.int64)
         new = np.array([n for n in nodes.tolist() if n not in kept], dtype=np.int64)
@@ -144,6 +147,28 @@ class PlanningRun:
             return "spread"
         level = problem.levels[i]
         if level.min_success is not None and not meets(problem.success(i, nodes), level.min_success):
+            return "min_success"
+        return None
+
+    def _gang_rule_broken(self, i: int, reps: list[Replica]) -> str | None:
+        """`replica_rule_broken` for a gang task: m distinct allowed nodes per replica, replicas on disjoint
+        sets sharing no spread value, min_success with each replica completing when all its nodes do."""
+        problem, g = self.problem, self.givens
+        kept = set(g.kept_nodes.get(i, []))
+        m, codes = problem.gang_size(i), problem.spread_of(i)
+        if len(reps) < problem.required[i]:
+            return "replicas"
+        if any(len(set(r.nodes)) != m for r in reps):
+            return "gang"
+        new = np.array([n for r in reps for n in r.nodes if n not in kept], dtype=np.int64)
+        if not np.isin(new, g.allowed[i]).all():
+            return "eligibility"
+        values = [{int(codes[n]) for n in r.nodes} for r in reps]
+        if sum(len(v) for v in values) != len(set().union(*values)):
+            return "spread"
+        level = problem.levels[i]
+        success = task_success([problem.replica_completion(i, r.nodes) for r in reps], problem.quorum[i])
+        if level.min_success is not None and not meets(success, level.min_success):
             return "min_success"
         return None
 

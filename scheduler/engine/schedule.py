@@ -15,15 +15,38 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain import Assignment, Objective, Plan, PlanStatus, Unplaceable
-from ..domain.rules import QUALITY_DIGITS, ROUNDING_EPS, workflow_success
+from ..domain.rules import QUALITY_DIGITS, ROUNDING_EPS, log_task_success, workflow_success
 from ..problem import Problem
 
 
 @dataclass
 class Replica:
+    """One replica: its node (a gang's first node), start and end; `gang` lists every node of a replica
+    that spans several at once (contract 1.1), empty otherwise."""
+
     node: int
     start: float
     end: float
+    gang: tuple[int, ...] = ()
+
+    @property
+    def nodes(self) -> tuple[int, ...]:
+        return self.gang or (self.node,)
+
+
+def replicas_of_rows(problem: Problem, i: int, rows: list[tuple[int, int, float, float]]) -> list[Replica]:
+    """Task i's replicas from plan rows (replica number, node, start, end): a gang task's rows with one
+    replica number are one replica on all their nodes; any other row is a replica of its own."""
+    if problem.gang_size(i) == 1:
+        return [Replica(n, start, end) for _, n, start, end in rows]
+    groups: dict[int, list[tuple[int, int, float, float]]] = {}
+    for row in rows:
+        groups.setdefault(row[0], []).append(row)
+    out = []
+    for _, group in sorted(groups.items()):
+        gang = tuple(sorted(n for _, n, _, _ in group))
+        out.append(Replica(gang[0], min(r[2] for r in group), max(r[3] for r in group), gang))
+    return out
 
 
 @dataclass
@@ -43,7 +66,8 @@ class Schedule:
         for i, reps in enumerate(self.replicas):
             for r in reps:
                 start = r.start * quantum_s
-                out.replicas[i].append(Replica(r.node, start, start + problem.runtime(i, r.node)))
+                runtime = problem.replica_runtime(i, r.gang) if r.gang else problem.runtime(i, r.node)
+                out.replicas[i].append(Replica(r.node, start, start + runtime, r.gang))
         return out
 
     @property
@@ -71,6 +95,9 @@ class Schedule:
                 out.update({(i, w): math.inf for w in range(len(writes))})
                 continue
             delays = problem.write_delays(i, np.array([r.node for r in reps], dtype=np.int64))
+            for k, r in enumerate(reps):
+                if r.gang:  # the result is on every node of the gang: the nearest one sends it
+                    delays[:, k] = problem.write_delays(i, np.array(r.gang, dtype=np.int64)).min(axis=1)
             if quantum_s is not None:
                 delays = np.ceil(delays / quantum_s - ROUNDING_EPS)
             ends = np.array([r.end for r in reps])
@@ -81,14 +108,23 @@ class Schedule:
         return out
 
     def cost(self, problem: Problem) -> float:
-        return sum(problem.cost(i, r.node) for i, reps in enumerate(self.replicas) for r in reps)
+        return sum(problem.replica_cost(i, r.gang) if r.gang else problem.cost(i, r.node)
+                   for i, reps in enumerate(self.replicas) for r in reps)
 
     def success(self, problem: Problem) -> float:
         """The workflow's success probability (`scheduler.domain.rules`)."""
-        return workflow_success(problem.log_success(i, self.nodes_of(i)) for i in range(len(self.replicas)))
+        return workflow_success(self.log_success(problem, i) for i in range(len(self.replicas)))
+
+    def log_success(self, problem: Problem, i: int) -> float:
+        """The log of task i's success probability (a gang replica completes when all its nodes do)."""
+        reps = self.replicas[i]
+        if any(r.gang for r in reps):
+            return log_task_success([problem.replica_completion(i, r.nodes) for r in reps], problem.quorum[i])
+        return problem.log_success(i, [r.node for r in reps])
 
     def nodes_of(self, i: int) -> list[int]:
-        return [r.node for r in self.replicas[i]]
+        """Every node task i's replicas use (all of a gang's)."""
+        return [n for r in self.replicas[i] for n in r.nodes]
 
     def key(self, problem: Problem, objective: Objective) -> tuple[float, float]:
         """Sort key of quality for `objective` (lower is better), primary then tie-break."""
@@ -120,8 +156,8 @@ def to_plan(
     keyed.sort(key=lambda x: x[:3])
     ids, node_ids = problem.dag.ids, problem.nodes.ids
     # the engine's own rows: built without validation (the fields are right by construction)
-    rows = [Assignment.model_construct(task=ids[i], replica=k, node=node_ids[r.node], start_s=start,
-                                       end_s=float(r.end)) for start, i, k, r in keyed]
+    rows = [Assignment.model_construct(task=ids[i], replica=k, node=node_ids[n], start_s=start, end_s=float(r.end))
+            for start, i, k, r in keyed for n in r.nodes]  # a gang: one row per node, the same times
     makespan = schedule.makespan(problem)
     gap = None
     if lower_bound_s is not None and makespan > 0 and objective == Objective.MAKESPAN:

@@ -22,11 +22,12 @@ from ..domain import Objective, Plan, PlanStatus, Unplaceable
 from ..domain.rules import COST_EPS_USD, DEADLINE_TOLERANCE_S, PROBABILITY_EPS, meets
 from ..errors import Infeasible, InfeasibleReason
 from .bounds import Bounds, compute_bounds
+from ..problem.gangs import hand_picked_gangs
 from .cost_bound import deadline_cost_bound
 from .cpsat.results import SolveStatus
 from .heuristic import heuristic_schedule, list_schedule, retime
 from .run import PlanningRun, lookahead_pays
-from .schedule import Replica, Schedule, to_plan
+from .schedule import Replica, Schedule, replicas_of_rows, to_plan
 
 COST_BOUND_SHARE, COST_BOUND_MAX_S = 0.1, 2.0  # of the time limit, for the deadline-aware cost bound
 
@@ -111,11 +112,25 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
     if opts.objective == Objective.MAKESPAN and lookahead_pays(problem) and not run.out_of_time():
         # HEFT is blind to where a task's output goes next: the same with a look at the children
         _offer_warm_start(run, list_schedule(problem, run.heuristic_settings(lookahead=True)))
+    if problem.has_gangs:
+        _hand_picked_warm_starts(run)
     if opts.preferred is not None:
         run.base = base_schedule(run)
         if run.base is not None and run.meets_deadline(run.base):
             run.candidates.append(run.base)
     return []
+
+
+def _hand_picked_warm_starts(run: PlanningRun) -> None:
+    """Gangs: the heuristic with each gang on the nodes a user would pick by hand (the fastest, the cheapest
+    in one region), so that the plan is never worse than those."""
+    for picked in hand_picked_gangs(run.problem, run.givens.allowed).values():
+        if not picked or run.out_of_time():
+            continue
+        try:
+            _offer_warm_start(run, list_schedule(run.problem, run.heuristic_settings(candidates=picked)))
+        except Infeasible:
+            continue
 
 
 def _priced_warm_start(run: PlanningRun) -> None:
@@ -141,12 +156,13 @@ def base_schedule(run: PlanningRun) -> Schedule | None:
     """The base plan (`preferred`) on its own nodes, re-timed for this problem (new replicas from the
     release time on), when it still keeps every rule but the deadline; else None."""
     problem, g, opts = run.problem, run.givens, run.options
-    rows: dict[int, list[Replica]] = {}
+    by_task: dict[int, list[tuple[int, int, float, float]]] = {}
     for a in opts.preferred.assignments if opts.preferred else []:
         i, n = problem.dag.index.get(a.task), problem.nodes.index.get(a.node)
         if i is None or n is None:
             return None  # a task or node the changed case no longer has
-        rows.setdefault(i, []).append(Replica(n, a.start_s, a.end_s))
+        by_task.setdefault(i, []).append((a.replica, n, a.start_s, a.end_s))
+    rows = {i: replicas_of_rows(problem, i, r) for i, r in by_task.items()}
     for i in range(problem.n_tasks):
         if i not in g.finished and not _keeps_replica_rules(run, i, rows.get(i, [])):
             return None

@@ -281,3 +281,75 @@ def generate_world(n_tasks: int, seed: int = 0, *, read_share: float = 0.5, writ
     doc["name"] = f"world-{n_tasks}-{seed}"
     doc["sites"] = [dict(s) for s in WORLD_SITES]
     return doc
+
+
+def generate_gang_pool(n_nodes: int = 24, seed: int = 0, *, campus_nodes: int = 4) -> dict[str, Any]:
+    """A pool for gangs (contract 1.1): one data centre with `campus_nodes` fast-linked 8-GPU H100
+    nodes (400 Gbit/s between them, confidential computing, attested), and the rest scattered: 4- and
+    8-GPU data-centre nodes of several operators across regions, their links between regions slow
+    (`generate_pool`'s continent links)."""
+    rng = random.Random(seed * 31 + 7)
+    nodes: list[dict[str, Any]] = []
+    for k in range(campus_nodes):
+        nodes.append({"id": f"fra-dc-{k:02d}", "network": "self-hosted", "operator": "op-fra-dc",
+                      "region": "eu-central", "country": "DE", "gpu": "H100-80GB", "gpus": 8, "gpu_memory_gb": 80,
+                      "speed": 2.2, "price_per_gpu_hour": 2.4, "tee": ["tdx", "nvidia-cc"], "attested": True,
+                      "reputation": 0.999, "bandwidth_gbps": 100, "failures_per_hour": 0.002})
+    regions = list(REGIONS)
+    while len(nodes) < n_nodes:
+        model = rng.choice(["H100-80GB", "H100-80GB", "H200-141GB", "A100-80GB"])
+        memory, speed, price, gpu_cc = GPU_MODELS[model]
+        region = rng.choices(regions, REGION_WEIGHTS)[0]
+        tee = ["tdx", "nvidia-cc"] if gpu_cc and rng.random() < 0.6 else (["sev-snp"] if rng.random() < 0.3 else [])
+        network = rng.choice(NETWORKS)
+        nodes.append({"id": f"{network.replace('.', '')}-{region}-{len(nodes):05d}",
+                      "network": network, "operator": f"op-{rng.randint(0, n_nodes // 2):05d}",
+                      "region": region, "country": rng.choice(REGIONS[region][1]), "gpu": model,
+                      "gpus": rng.choice([4, 8, 8]), "gpu_memory_gb": memory,
+                      "speed": round(speed * rng.uniform(0.92, 1.05), 3),
+                      "price_per_gpu_hour": round(price * rng.uniform(0.6, 1.1), 3), "tee": tee,
+                      "attested": bool(tee) and rng.random() < 0.8,
+                      "reputation": round(rng.uniform(0.95, 0.999), 4), "bandwidth_gbps": rng.choice([10, 25, 40]),
+                      "failures_per_hour": round(rng.uniform(0.002, 0.01), 4)})
+    links = [{"nodes": [a["id"], b["id"]], "bandwidth_gbps": 400}
+             for k, a in enumerate(nodes[:campus_nodes]) for b in nodes[k + 1:campus_nodes]]
+    links += _continent_links(sorted({n["region"] for n in nodes}))
+    return {"nodes": nodes, "links": links}
+
+
+def generate_pretraining(seed: int = 0, *, gang_nodes: int = 8, pretrain_gpu_hours: float = 512.0) -> dict[str, Any]:
+    """A pretraining pipeline (contract 1.1): a confidential corpus in a German bucket is tokenised,
+    a model is pretrained on `gang_nodes` 8-GPU nodes at once (64 GPUs by default: no node has more
+    than 8), evaluated, and the checkpoint written back to the bucket. `pretrain_gpu_hours` is the
+    work on reference GPUs (A100-40GB); the gang exchanges 400 GB per node over the run."""
+    rng = random.Random(seed)
+    return {"name": f"pretraining-{seed}",
+            "sites": [{"id": "corpus-de", "network": "self-hosted", "region": "eu-central", "country": "DE",
+                       "bandwidth_gbps": 40, "level": "confidential"}],
+            "tasks": [
+                {"id": "tokenize", "duration_s": 3600, "gpus": 0, "reads": [{"site": "corpus-de", "data_gb": 2000}]},
+                {"id": "pretrain", "duration_s": round(pretrain_gpu_hours * 3600 / 8, 1), "gpus": 8,
+                 "gpu_memory_gb": 80, "nodes": gang_nodes, "sync_gb": 400,
+                 "depends_on": [{"task": "tokenize", "data_gb": 500}]},
+                {"id": "evaluate", "duration_s": round(rng.uniform(1800, 3600), 1), "gpus": 8, "gpu_memory_gb": 80,
+                 "depends_on": [{"task": "pretrain", "data_gb": 140}]},
+                {"id": "publish", "duration_s": 300, "gpus": 0, "sensitivity": "confidential",
+                 "depends_on": [{"task": "evaluate", "data_gb": 1}, {"task": "pretrain", "data_gb": 140}],
+                 "writes": [{"site": "corpus-de", "data_gb": 140}]}]}
+
+
+def generate_gang_workload(n_tasks: int, seed: int = 0, *, gang_share: float = 0.1, max_gang: int = 8,
+                           sensitive_share: float = 0.0) -> dict[str, Any]:
+    """A layered DAG where a share of the tasks are gangs of 2 to `max_gang` nodes, each holding 4 or 8 GPUs
+    per node and exchanging data over the run."""
+    rng = random.Random(seed * 7 + 1)
+    doc = generate_layered(n_tasks, seed, sensitive_share=sensitive_share,
+                           levels=("public", "internal", "confidential"))
+    for t in doc["tasks"]:
+        if rng.random() < gang_share or t is doc["tasks"][0]:
+            t["nodes"] = rng.randint(2, max_gang)
+            t["gpus"] = rng.choice([4, 8])
+            t["duration_s"] = round(t["duration_s"] * t["nodes"] * rng.uniform(2, 6), 1)
+            t["sync_gb"] = round(rng.uniform(10, 400), 1)
+    doc["name"] = f"gangs-{n_tasks}-{seed}"
+    return doc

@@ -27,11 +27,12 @@ from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
 from .feasibility import rejection_counts_text, static_reasons
+from .gangs import candidate_gangs, gang_completion, gang_cost, gang_runtime
 from .links import LinkTable
 from .nodes import NodeTable
 
 def _new_caches() -> dict[str, dict]:
-    return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}}
+    return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}, "gangs": {}}
 
 
 __all__ = ["Eligibility", "LinkTable", "NodeTable", "Problem", "TaskGraph", "rejection_counts_text"]
@@ -239,6 +240,37 @@ class Problem:
         """``log(success(i, nodes))``, -inf when it cannot succeed."""
         return log_task_success(self.completion(i, np.asarray(nodes, dtype=np.int64)), self.quorum[i])
 
+    # --- gangs (contract 1.1) ------------------------------------------------------
+
+    @property
+    def has_gangs(self) -> bool:
+        """Whether some task's replica spans several nodes."""
+        return any(t.nodes > 1 for t in self.dag.tasks)
+
+    def gang_size(self, i: int) -> int:
+        """Nodes one replica of task `i` spans at once (1: not a gang)."""
+        return self.dag.tasks[i].nodes
+
+    def replica_runtime(self, i: int, nodes: tuple[int, ...]) -> float:
+        """Seconds a replica of task `i` runs on `nodes` (`scheduler.problem.gangs.gang_runtime`)."""
+        return gang_runtime(self, i, nodes)
+
+    def replica_cost(self, i: int, nodes: tuple[int, ...]) -> float:
+        return gang_cost(self, i, nodes)
+
+    def replica_completion(self, i: int, nodes: tuple[int, ...]) -> float:
+        return gang_completion(self, i, nodes)
+
+    def candidate_gangs(self, i: int, nodes: np.ndarray | None = None) -> list[tuple[int, ...]]:
+        """Node sets worth trying for a replica of gang task `i` (`scheduler.problem.gangs.candidate_gangs`),
+        among `nodes` (default: its eligible nodes; cached then)."""
+        if nodes is not None:
+            return candidate_gangs(self, i, nodes)
+        cache = self._caches["gangs"]
+        if i not in cache:
+            cache[i] = candidate_gangs(self, i, self.eligible(i))
+        return cache[i]
+
     # --- replica rules --------------------------------------------------------------
 
     def spread_of(self, i: int) -> np.ndarray:
@@ -274,7 +306,7 @@ class Problem:
         """The fewest replicas any valid plan gives task `i`: its required count, or more when even its
         most reliable nodes (`best_replica_set` over `nodes`) need more to reach the level's `min_success`."""
         need, target = self.required[i], self.levels[i].min_success
-        if target is None:
+        if target is None or self.dag.tasks[i].nodes > 1:  # a gang's reach depends on whole node sets
             return need
         best = self.best_replica_set(i, nodes)
         for c in range(need, len(best) + 1):

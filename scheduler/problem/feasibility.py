@@ -76,6 +76,8 @@ def _residency_reason(problem: Problem, i: int) -> InfeasibleReason | None:
 def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
     t, lv = problem.dag.tasks[i], problem.levels[i]
     el = problem.eligibility(i)
+    if t.nodes > 1 and len(nodes):
+        return _gang_reason(problem, i, nodes, stay)
     if stay:
         codes = problem.spread_of(i)
         nodes = nodes[~np.isin(codes[nodes], codes[np.array(stay)])]
@@ -107,4 +109,28 @@ def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -
                 rule="min_success", tasks=[t.id], counts={"min_success": len(best)},
                 message=f"{t.id} needs success >= {lv.min_success:g} (level {lv.name}) but replicas on "
                         f"every distinct {lv.spread_key} of its eligible nodes reach only {reach:.6g}")
+    return None
+
+
+def _gang_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
+    """A gang task: its replicas need disjoint sets of m eligible nodes, no spread value shared between two
+    replicas."""
+    t, lv = problem.dag.tasks[i], problem.levels[i]
+    m = t.nodes
+    free = nodes[~np.isin(nodes, np.array(stay, dtype=np.int64))] if stay else nodes
+    need = problem.required[i] - len(stay) // m
+    if need <= 0:
+        return None
+    if len(free) < m * need:
+        return InfeasibleReason(
+            rule="gang", tasks=[t.id], counts={"gang": len(free)},
+            message=f"{t.id} needs {count(need, 'replica')} of {m} nodes at once, on disjoint nodes, but only "
+                    f"{count(len(free), 'eligible node')} {'is' if len(free) == 1 else 'are'} left")
+    codes = problem.spread_of(i)
+    distinct = len(np.unique(codes[free]))
+    if distinct < need:
+        return InfeasibleReason(
+            rule="spread", tasks=[t.id], counts={"spread": distinct},
+            message=f"{t.id} needs {count(need, 'replica')} on distinct {plural(lv.spread_key)} but its eligible "
+                    f"nodes have only {count(distinct, 'distinct ' + lv.spread_key)}")
     return None

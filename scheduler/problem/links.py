@@ -115,6 +115,11 @@ class LinkTable:
             out[a] = max(out[a], max(links.values()))
         return out
 
+    def fastest_link_gbps(self) -> float:
+        """An upper bound on the bandwidth between any two nodes (a gang's exchange is never faster)."""
+        peer = self.peer_bandwidth()
+        return float(peer.max()) if len(peer) else 1.0
+
     def distinct_bandwidths(self) -> set[float]:
         """Every bandwidth a transfer can use (nodes' links and overrides)."""
         out = set(self.bandwidth.tolist())

@@ -11,7 +11,7 @@ from ...domain.rules import ROUNDING_EPS
 from ...problem import Problem
 from ..schedule import Replica, Schedule
 from .settings import HeuristicSettings
-from .timeline import Timeline
+from .timeline import EPS, Timeline
 
 LARGE_POOL = 4096  # above this many eligible nodes a task scans a shortlist (plus its parents' nodes)
 SHORTLIST = 512
@@ -54,8 +54,9 @@ class Builder:
             for r in reps:
                 start = r.start if self.q is None else math.floor(r.start * self.scale + ROUNDING_EPS)
                 end = r.end if self.q is None else math.ceil(r.end * self.scale - ROUNDING_EPS)
-                self.sched.replicas[i].append(Replica(r.node, start, end))
-                self.occupy(r.node, start, end, problem.dag.tasks[i].gpus)
+                self.sched.replicas[i].append(Replica(r.node, start, end, r.gang))
+                for n in r.nodes:
+                    self.occupy(n, start, end, problem.dag.tasks[i].gpus)
 
     def timeline(self, n: int) -> Timeline:
         tl = self.timelines.get(n)
@@ -137,6 +138,45 @@ class Builder:
     def runtimes(self, i: int, nodes: np.ndarray) -> np.ndarray:
         return self.up(self.p.runtimes(i, nodes))  # type: ignore[return-value]
 
+    def transfers(self, r: Replica, data_gb: float, nodes: np.ndarray) -> np.ndarray:
+        """Seconds (on the builder's clock) to move a replica's result to each of `nodes`: from the nearest
+        node of a gang."""
+        out = self.up(self.p.links.transfers_from(r.node, data_gb, nodes))
+        for n in r.gang[1:]:
+            out = np.minimum(out, self.up(self.p.links.transfers_from(n, data_gb, nodes)))
+        return out
+
+    def gang_start(self, gang: tuple[int, ...], ready: float, duration: float, gpus: int,
+                   latest: float = math.inf) -> float:
+        """The earliest start >= `ready` at which every node of `gang` has `gpus` free for `duration` inside
+        one of its windows (inf when none, or none by `latest`)."""
+        t = ready
+        for _ in range(64 * len(gang)):  # each round moves t to a later breakpoint of some node
+            starts = [self.earliest_on(n, t, duration, gpus, latest) for n in gang]
+            later = max(starts)
+            if later == math.inf or later <= t + EPS:
+                return later
+            t = later
+        return math.inf
+
+    def place_gang_on(self, i: int, gang: tuple[int, ...]) -> None:
+        """Add a replica of gang task i on all of `gang`, at the earliest common start (`place_on`'s rules).
+
+        Raises:
+            WindowMissed: no common start exists inside the nodes' windows.
+        """
+        nodes = np.array(gang, dtype=np.int64)
+        ready = float(self.ready(i, nodes).max())
+        rt = float(self.up(np.array([self.p.replica_runtime(i, gang)]))[0])
+        gpus = self.p.dag.tasks[i].gpus
+        start = self.gang_start(gang, ready, rt, gpus)
+        if start == math.inf:
+            raise WindowMissed(f"no common window of nodes {', '.join(self.p.nodes.ids[n] for n in gang)} holds "
+                               f"the replica")
+        for n in gang:
+            self.occupy(n, start, start + rt, gpus)
+        self.sched.replicas[i].append(Replica(gang[0], start, start + rt, gang))
+
     def ready(self, i: int, nodes: np.ndarray) -> np.ndarray:
         """For each candidate node, when the data of every parent can be there (for a parent with a quorum
         k, the k-th copy to arrive), and the data the task reads from sites."""
@@ -152,11 +192,11 @@ class Builder:
             if k == 1:
                 arrive = np.full(len(nodes), math.inf)
                 for r in reps:
-                    arrive = np.minimum(arrive, r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)))
+                    arrive = np.minimum(arrive, r.end + self.transfers(r, data, nodes))
             elif len(reps) < k:
                 arrive = np.full(len(nodes), math.inf)
             else:
-                arrivals = np.array([r.end + self.up(self.p.links.transfers_from(r.node, data, nodes)) for r in reps])
+                arrivals = np.array([r.end + self.transfers(r, data, nodes) for r in reps])
                 arrive = np.sort(arrivals, axis=0)[k - 1]
             out = np.maximum(out, arrive)
         return out

@@ -86,10 +86,13 @@ def retime(problem: Problem, schedule: Schedule, options: HeuristicSettings) -> 
     with shorter or equal runtimes no replica starts later than before."""
     b = Builder(problem, options)
     fixed_nodes = {i: {r.node for r in reps} for i, reps in options.fixed.items()}
-    rows = sorted((r.start, i, r.node) for i, reps in enumerate(schedule.replicas) if i not in options.finished
-                  for r in reps if r.node not in fixed_nodes.get(i, ()))
-    for _, i, n in rows:
+    rows = sorted((r.start, i, r.node, r.gang) for i, reps in enumerate(schedule.replicas)
+                  if i not in options.finished for r in reps if r.node not in fixed_nodes.get(i, ()))
+    for _, i, n, gang in rows:
         if not all(b.sched.replicas[pp] for pp, _ in problem.dag.parents[i]):
             raise ValueError("the schedule is not in precedence order")
-        b.place_on(i, n)
+        if gang:
+            b.place_gang_on(i, gang)
+        else:
+            b.place_on(i, n)
     return b.sched

@@ -15,6 +15,7 @@ from ...errors import Infeasible, InfeasibleReason
 from ...problem import Problem
 from ..schedule import Replica
 from .builder import Builder
+from .gang_placement import place_gang
 from .timeline import EPS
 
 MAX_TIES = 64  # equally good candidates examined for a cheaper tie-break
@@ -142,6 +143,9 @@ def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
         No replica set on the allowed nodes meets the replica, spread and min_success rules.
     """
     p, opt = b.p, b.opt
+    if p.gang_size(i) > 1:
+        place_gang(b, i, sub_deadline)
+        return
     task = p.dag.tasks[i]
     chosen = [r.node for r in b.sched.replicas[i]]
     nodes = _scan_nodes(b, i, chosen)

@@ -16,13 +16,13 @@ def reach_success(b: Builder, target: float) -> None:
     p = b.p
     need = math.log(target) if target > 0 else -math.inf
 
-    logs = [p.log_success(i, b.sched.nodes_of(i)) for i in range(p.n_tasks)]
+    logs = [b.sched.log_success(p, i) for i in range(p.n_tasks)]
     total = sum(logs)
     unusable: set[tuple[int, int]] = set()
     while total < need - PROBABILITY_EPS:
         best: tuple[float, int, int, float, float] | None = None
         for i in range(p.n_tasks):
-            if i in b.opt.finished:
+            if i in b.opt.finished or p.gang_size(i) > 1:  # a gang's replicas are placed as a whole
                 continue
             used_nodes = b.sched.nodes_of(i)
             codes = p.spread_of(i)
