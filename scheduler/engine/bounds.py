@@ -32,6 +32,8 @@ the release time.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,10 +194,46 @@ def _energy_bound(problem: Problem, work: _WorkLeft, release_s: float) -> tuple[
         inside = sum(w for _, (m, w) in items if not np.any(m & ~mask))
         # sum over the set's GPUs of speed: reference-GPU-seconds the set delivers per second
         capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
-        if capacity > 0 and release_s + inside / capacity > energy:
-            energy, binding = release_s + inside / capacity, key
+        if capacity <= 0:
+            continue
+        end = release_s + inside / capacity
+        if problem.nodes.windows.any:  # the nodes deliver only inside their windows
+            end = _windowed_end(problem, mask, inside, release_s, end)
+        if end > energy:
+            energy, binding = end, key
     top = sorted(work.members.get(binding, []), reverse=True)[:10]
     return energy, [problem.dag.ids[i] for _, i in top]
+
+
+def _windowed_end(problem: Problem, mask: np.ndarray, work: float, release_s: float, at_least: float) -> float:
+    """The earliest T by which the nodes of `mask`, each working only inside its availability windows from
+    `release_s` on, can deliver `work` reference-GPU-seconds (inf when they never can)."""
+    rate = problem.nodes.gpus * problem.nodes.speed
+    nodes = np.flatnonzero(mask & (rate > 0))
+    windows = problem.nodes.windows
+
+    def delivered(t: float) -> float:
+        total = 0.0
+        for n in nodes.tolist():
+            w = windows.of[n]
+            if w is None:
+                total += rate[n] * max(0.0, t - release_s)
+            else:
+                total += rate[n] * float(np.clip(np.minimum(w[:, 1], t) - np.maximum(w[:, 0], release_s), 0, None).sum())
+        return total
+
+    if delivered(at_least) >= work:
+        return at_least
+    hi = max(at_least, 1.0)
+    while delivered(hi) < work:
+        hi *= 2
+        if hi > 1e12:
+            return math.inf
+    lo = at_least
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if delivered(mid) >= work else (mid, hi)
+    return lo  # delivered(lo) < work: a valid (slightly low) bound
 
 
 def earliest_times(problem: Problem, runtime_s: np.ndarray, release_s: float = 0.0,

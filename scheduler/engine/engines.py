@@ -64,9 +64,10 @@ class CpSatEngine:
 
     def improve(self, run: PlanningRun) -> list[InfeasibleReason]:
         problem, opts = run.problem, run.options
-        if problem.has_gangs:
-            run.notes.append("gangs (replicas on several nodes at once) are placed by the heuristic among the "
-                             "candidate node sets; CP-SAT does not model them yet")
+        if problem.has_gangs and (opts.success_target is not None or run.givens.fixed or any(
+                problem.quorum[i] > 1 for i in range(problem.n_tasks) if problem.gang_size(i) > 1)):
+            run.notes.append("gangs with a success target, a quorum or kept replicas: the heuristic's plan "
+                             "stands (CP-SAT does not model them)")
             return []
         if run.out_of_time(MIN_SOLVE_S):
             run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
@@ -78,7 +79,7 @@ class CpSatEngine:
             allowed = candidate_lists(problem, run, run.warm)
             run.notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                              f"({size} node literals in full)")
-        if _use_windows(run, size) and run.meets_deadline(run.warm):
+        if _use_windows(run, size) and run.meets_deadline(run.warm) and not problem.has_gangs:
             _improve_by_windows(run, allowed, size)
             return []
         return _solve_whole(run, allowed, narrowed)
@@ -137,7 +138,9 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     data = build_data(problem, allowed, horizon_s=horizon_s(run), release_s=g.release_s,
                       fixed={i: [(r.node, r.start, r.end) for r in reps] for i, reps in g.fixed.items()},
                       finished=g.finished, success_target=opts.success_target,
-                      replicas_at_least={i: len(nodes) for i, nodes in (g.preferred or {}).items()})
+                      replicas_at_least={i: len(nodes) for i, nodes in (g.preferred or {}).items()},
+                      gangs={i: [r.gang for r in reps] for i, reps in enumerate(run.warm.replicas) if
+                             problem.gang_size(i) > 1})
     hint: Schedule | None
     try:
         hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
@@ -155,7 +158,8 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
     # a model stricter than the contract (`data.conservative`) proves nothing about the whole problem
-    partial = narrowed or data.conservative or hint is None
+    # gangs keep the heuristic's node sets (only their times are solved): no proof either
+    partial = narrowed or data.conservative or hint is None or problem.has_gangs
     run.solver = SolverOutcome(
         status=out.status if not partial or out.status.has_solution else SolveStatus.UNKNOWN,
         makespan_bound_s=None if partial else out.makespan_bound_s,

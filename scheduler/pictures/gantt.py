@@ -5,6 +5,8 @@ by the file's suffix; `whatif_gantt` draws a what-if's two plans in one picture,
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from ..analysis.whatif import WhatIfResult
 from ..domain import Plan
 from ..domain.units import format_duration, format_usd
 from ..problem import Problem
-from .layout import Layout, layout
+from .layout import Layout, gang_groups, layout
 from .style import DEADLINE_COLOUR, TRANSFER_COLOUR, level_colour, pyplot, save, time_axis
 
 MAX_ARROWS = 600
@@ -102,11 +104,21 @@ def draw(ax: Any, lay: Layout, plan: Plan, title: str) -> None:
     ax.set_ylim(lay.rows - 0.5, -0.5)
     data_per_inch = span * 1.01 / (WIDTH_INCHES * 0.78)
     next_start = _next_starts(lay)
+    spanning = {}  # a gang replica on adjacent lanes: one bar across them
+    for group in gang_groups(lay.bars):
+        rows = sorted(b.row for b in group)
+        if rows == list(range(rows[0], rows[0] + len(rows))):
+            spanning.update({id(b): (b is group[0], rows) for b in group})
     for b in lay.bars:
         edge, width, style = MARK_STYLE.get(b.mark, ("#263238", 0.4, "-"))
-        ax.barh(b.row, max(b.end - b.start, span * 1e-4), left=b.start, height=0.78, color=b.colour,
-                alpha=1.0 if b.replica == 0 else 0.6, edgecolor=edge, linewidth=width, linestyle=style, zorder=2)
-        _label(ax, b, data_per_inch, next_start.get(id(b), span * 1.01))
+        first, rows = spanning.get(id(b), (True, [b.row]))
+        if not first:
+            continue
+        ax.barh((rows[0] + rows[-1]) / 2, max(b.end - b.start, span * 1e-4), left=b.start,
+                height=rows[-1] - rows[0] + 0.78, color=b.colour, alpha=1.0 if b.replica == 0 else 0.6,
+                edgecolor=edge, linewidth=width, linestyle=style, zorder=2)
+        _label(ax, dataclasses.replace(b, row=(rows[0] + rows[-1]) / 2), data_per_inch,
+               next_start.get(id(b), span * 1.01))
     for t in lay.transfers[:MAX_ARROWS]:
         ax.annotate("", xy=(t.t1, t.row1), xytext=(t.t0, t.row0), zorder=4,
                     arrowprops={"arrowstyle": "-|>", "lw": 0.9, "color": TRANSFER_COLOUR, "alpha": 0.65,

@@ -70,7 +70,8 @@ def layout(plan: Plan, problem: Problem, marks: dict[tuple[str, int], str] | Non
         level = problem.origins[a.task].level if a.task in problem.origins else ""
         bars.append(Bar(a.task, a.replica, a.node, a.start_s, a.end_s, level, level_colour(levels, level),
                         mark=marks.get((a.task, a.replica), getattr(a, "replan", "") or "")))
-    used = list(dict.fromkeys(a.node for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.node))))
+    used = _gangs_together(plan, list(dict.fromkeys(
+        a.node for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.node)))))
     order = [n for n in (node_order or []) if n in used] + [n for n in used if n not in (node_order or [])]
     lanes_of = _stack(bars)
     out = Layout(levels=levels, bars=bars, span_s=max(plan.makespan_s or 0.0, max((b.end for b in bars), default=0.0),
@@ -92,6 +93,28 @@ def layout(plan: Plan, problem: Problem, marks: dict[tuple[str, int], str] | Non
             out.transfers.append(Transfer(src.node, a.node, src.end_s, src.end_s + t, data, centre[src.node],
                                           centre[a.node]))
     return out
+
+
+def gang_groups(bars: list[Bar]) -> list[list[Bar]]:
+    """Bars of one replica on several nodes at once (a gang, contract 1.1): same task, replica and times."""
+    groups: dict[tuple[str, int, float, float], list[Bar]] = {}
+    for b in bars:
+        groups.setdefault((b.task, b.replica, b.start, b.end), []).append(b)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _gangs_together(plan: Plan, used: list[str]) -> list[str]:
+    """`used` with the nodes of each gang replica next to its first node, so that it draws as one bar."""
+    rows: dict[tuple[str, int], list[str]] = {}
+    for a in plan.assignments:
+        rows.setdefault((a.task, a.replica), []).append(a.node)
+    order = list(used)
+    for nodes in (n for n in rows.values() if len(n) > 1):
+        first = min(order.index(n) for n in nodes)
+        rest = [n for n in order if n not in nodes]
+        members = sorted(nodes, key=order.index)
+        order = rest[:first] + members + rest[first:]
+    return order
 
 
 def _stack(bars: list[Bar]) -> dict[str, int]:

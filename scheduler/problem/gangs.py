@@ -43,6 +43,9 @@ CHUNKS_PER_ORDER = 2
 MAX_CANDIDATES = 64
 """Candidate gangs kept per task (the fastest and the cheapest first)."""
 
+MAX_CORES = 16
+"""Small groups (fewer than m nodes) completed into gangs, the largest first."""
+
 EXHAUSTIVE = 252
 """With at most this many node sets of the gang's size (C(10, 5)), every set is a candidate: the
 choice among them is then exact."""
@@ -102,9 +105,10 @@ def candidate_gangs(problem: Problem, i: int, nodes: np.ndarray) -> list[tuple[i
             member = codes[nodes] == c
             (groups if member.sum() >= m else cores).append(member)
     found: set[tuple[int, ...]] = set()
-    for member in cores:
-        if member.sum() < 2:
-            continue
+    # the largest small groups (a data centre, an operator's rack), the fastest first on ties
+    cores = [c for c in cores if c.sum() >= max(2, m // 4)]
+    cores.sort(key=lambda c: (-int(c.sum()), float(runtime[c].min())))
+    for member in cores[:MAX_CORES]:
         for order in orders:
             outside = nodes[order[~member[order]]]
             found.add(tuple(sorted([*(int(n) for n in nodes[member]), *(int(n) for n in outside[:m - member.sum()])])))

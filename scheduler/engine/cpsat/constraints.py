@@ -46,6 +46,12 @@ def add_assignment(model: cp_model.CpModel, data: SolverData, v: Variables) -> N
         for k in free:
             sv = v.slots[k]
             model.Add(sum(sv.x.values()) == sv.present)
+        if p.gang_size(i) > 1:  # a gang's slots sit on given distinct nodes and start together
+            for k in free:
+                first = data.slots[k].group
+                if first is not None and first != k:
+                    model.Add(v.slots[k].start == v.slots[first].start)
+            continue
         for a, b in zip(free, free[1:]):
             sa, sb = v.slots[a], v.slots[b]
             if not isinstance(sb.present, int):
@@ -69,6 +75,8 @@ def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> 
     for i, slot_ids in enumerate(data.task_slots):
         level = p.levels[i]
         if level.min_success is None or not any(not data.slots[k].is_fixed for k in slot_ids):
+            continue
+        if p.gang_size(i) > 1:  # its node sets are given and already meet it
             continue
         if p.quorum[i] > 1:
             add_quorum_success(model, data, v, i)

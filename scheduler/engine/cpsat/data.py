@@ -38,6 +38,8 @@ class Slot:
     ready: np.ndarray | None = None  # per candidate, units before the reads have arrived (None: no reads)
     writes: np.ndarray | None = None  # per write (rows) and candidate, units until the site has the data
     windows: list[list[tuple[int, int]]] | None = None  # per candidate, the allowed starts (None: always)
+    group: int | None = None  # a gang replica: its slots (one per node, the nodes fixed) start together
+    costs: np.ndarray | None = None  # USD per candidate when not the task's one-node cost (a gang's share)
 
     @property
     def is_fixed(self) -> bool:
@@ -84,6 +86,7 @@ def build_data(
     success_target: float | None = None,
     quantum_s: float | None = None,
     replicas_at_least: dict[int, int] | None = None,
+    gangs: dict[int, list[tuple[int, ...]]] | None = None,
 ) -> SolverData:
     """Slots per task and the clock; `allowed[i]` are task i's candidate nodes. `replicas_at_least`
     gives tasks room for that many replicas in all (e.g. a base plan's, extra ones relaying data)."""
@@ -106,31 +109,62 @@ def build_data(
             add(slot)
         if i in finished:
             continue
+        if problem.gang_size(i) > 1:  # its node sets as given (the heuristic's), their times free
+            for slot in _gang_slots(problem, i, (gangs or {}).get(i, []), q, len(slots)):
+                add(slot)
+            solved.append(i)
+            continue
         nodes = _beside_kept(problem, i, allowed[i], kept)
-        rt = problem.runtimes(i, nodes)
-        units = rt / q
+        units = problem.runtimes(i, nodes) / q
         if exact and np.any(np.abs(units - np.round(units)) > WHOLE_EPS):
             exact = False
-        dur = np.ceil(units - ROUNDING_EPS).astype(np.int64)
         need = max(0, problem.least_replicas(i, allowed[i]) - len(kept))
         extra = _extra_slots(problem, i, nodes, need, kept, success_target,
                              (replicas_at_least or {}).get(i, 0) - len(kept) - need)
-        if need + extra == 0:
-            continue
-        solved.append(i)
-        weight = scaled_weights(problem, i, nodes)
-        ready = _read_units(problem, i, nodes, q)
-        writes = _write_units(problem, i, nodes, q)
-        windows = _window_starts(problem, nodes, dur, q)
-        for k in range(need + extra):
-            add(Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight, ready=ready, writes=writes,
-                     windows=windows))
+        if need + extra:
+            solved.append(i)
+            for slot in _free_slots(problem, i, nodes, np.ceil(units - ROUNDING_EPS).astype(np.int64), q, need,
+                                    extra):
+                add(slot)
     data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - ROUNDING_EPS), release=
                       math.ceil(release_s / q - ROUNDING_EPS), slots=slots, task_slots=task_slots, exact_clock=exact,
                       solved_tasks=solved)
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
     return data
+
+
+def _free_slots(problem: Problem, i: int, nodes: np.ndarray, dur: np.ndarray, q: float, need: int,
+                extra: int) -> list[Slot]:
+    """Task i's slots to decide over `nodes`: `need` mandatory ones, then `extra` optional ones."""
+    weight = scaled_weights(problem, i, nodes)
+    ready = _read_units(problem, i, nodes, q)
+    writes = _write_units(problem, i, nodes, q)
+    windows = _window_starts(problem, nodes, dur, q)
+    return [Slot(task=i, mandatory=k < need, nodes=nodes, dur=dur, weight=weight, ready=ready, writes=writes,
+                 windows=windows) for k in range(need + extra)]
+
+
+def _gang_slots(problem: Problem, i: int, gangs: list[tuple[int, ...]], q: float, first: int) -> list[Slot]:
+    """One mandatory slot per node of each gang replica of task i, on that node, with the gang's runtime,
+    grouped so that they start together; the group id is the first slot's position."""
+    out = []
+    gpus = problem.dag.tasks[i].gpus
+    for gang in gangs:
+        group = first + len(out)
+        nodes = np.array(gang, dtype=np.int64)
+        runtime = problem.replica_runtime(i, gang)
+        dur = np.full(1, math.ceil(runtime / q - ROUNDING_EPS), dtype=np.int64)
+        ready = _read_units(problem, i, nodes, q)
+        writes = _write_units(problem, i, nodes, q)
+        for k, n in enumerate(gang):
+            one = nodes[k:k + 1]
+            out.append(Slot(task=i, mandatory=True, nodes=one, dur=dur, weight=scaled_weights(problem, i, one),
+                            ready=None if ready is None else ready[k:k + 1],
+                            writes=None if writes is None else writes[:, k:k + 1],
+                            windows=_window_starts(problem, one, dur, q), group=group,
+                            costs=np.array([runtime / 3600.0 * gpus * float(problem.nodes.price[n])])))
+    return out
 
 
 def _beside_kept(problem: Problem, i: int, nodes: np.ndarray, kept: list[tuple[int, float, float]]) -> np.ndarray:

@@ -17,7 +17,7 @@ def cost_expr(data: SolverData, v: Variables) -> cp_model.LinearExprT:
     for k, slot in enumerate(data.slots):
         if slot.is_fixed:
             continue
-        costs = p.costs(slot.task, slot.nodes)
+        costs = slot.costs if slot.costs is not None else p.costs(slot.task, slot.nodes)
         for n, c in zip(slot.nodes, costs):
             units = round(float(c) * COST_SCALE)
             if units:
@@ -41,7 +41,8 @@ def cost_upper_bound(data: SolverData) -> int:
     total = 0
     for slot in data.slots:
         if not slot.is_fixed and len(slot.nodes):
-            total += round(float(p.costs(slot.task, slot.nodes).max()) * COST_SCALE)
+            costs = slot.costs if slot.costs is not None else p.costs(slot.task, slot.nodes)
+            total += round(float(costs.max()) * COST_SCALE)
     return total
 
 
@@ -54,6 +55,9 @@ def cost_lower_bound(data: SolverData) -> int:
         free = [data.slots[k] for k in slot_ids if not data.slots[k].is_fixed]
         need = sum(1 for sl in free if sl.mandatory)
         if need == 0:
+            continue
+        if free[0].costs is not None:  # a gang: each slot on its own node
+            total += sum(round(float(sl.costs[0]) * COST_SCALE) for sl in free)
             continue
         units = sorted(round(float(c) * COST_SCALE) for c in p.costs(i, free[0].nodes))
         total += sum(units[:need])

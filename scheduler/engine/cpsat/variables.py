@@ -43,9 +43,14 @@ class Variables:
                     placed[k] = data.slots[k].fixed
             free = [k for k in slot_ids if not data.slots[k].is_fixed]
             reps = sorted((r for r in hint.replicas[i] if r.node not in fixed_nodes), key=lambda r: r.node)
+            on_node = {n: r for r in hint.replicas[i] for n in r.gang}  # a gang: each slot has its node
             for j, k in enumerate(free):
                 sv = self.slots[k]
-                r = reps[j] if j < len(reps) else None
+                if data.slots[k].group is not None:
+                    r = on_node.get(int(data.slots[k].nodes[0]))
+                    r = None if r is None else type(r)(int(data.slots[k].nodes[0]), r.start, r.end)
+                else:
+                    r = reps[j] if j < len(reps) else None
                 if r is not None and r.node not in sv.x:
                     r = None
                 if not isinstance(sv.present, int):
