@@ -74,6 +74,9 @@ class CpSatEngine:
             return []
         allowed = run.givens.allowed
         size = model_literals(problem, allowed)
+        if problem.has_gangs and size > opts.lns_above_literals:  # the windows do not know gangs yet
+            run.notes.append(f"large model with gangs ({size} node literals): the heuristic's plan stands")
+            return []
         narrowed = self.narrow and size > opts.max_model_literals
         if narrowed:
             allowed = candidate_lists(problem, run, run.warm)
