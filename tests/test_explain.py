@@ -56,3 +56,15 @@ def test_explain_names_the_site_and_the_window_verdicts() -> None:
     assert always.eligible and always.windows == "always"
     assert abs(always.completion_probability - 0.5 * math.exp(-1.0)) < 1e-12
     assert e.counts == {"window": 1} and e.to_dict()["verdicts"][0]["completion_probability"] > 0
+
+
+def test_explain_a_gang_lists_the_sets_that_fit() -> None:
+    """Contract 1.1 gangs: the fastest candidate node sets, their runtime and price (the shared gang case:
+    eu-central's four nodes on 100 Gbit/s beat the faster us-east nodes on 2 Gbit/s)."""
+    cases = CASES.parent / "cases-1.1"
+    p = Problem(load_workload(cases / "gang.yaml"), load_nodes(cases / "gang.nodes.yaml"),
+                load_policy(cases / "gang.policy.yaml"))
+    e = explain_task(p, "pretrain")
+    assert "a replica spans 4 of them at once" in e.summary
+    assert e.gangs[0]["nodes"] == ["eu-0", "eu-1", "eu-2", "eu-3"] and e.gangs[0]["runtime_s"] == 10160.0
+    assert [g["runtime_s"] for g in e.gangs] == sorted(g["runtime_s"] for g in e.gangs)

@@ -71,6 +71,9 @@ class Explanation:
     counts: dict[str, int]
     verdicts: list[NodeVerdict] = field(default_factory=list)
     summary: str = ""
+    gangs: list[dict[str, Any]] = field(default_factory=list)  # a gang task: the fastest node sets that fit
+
+
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ class Explanation:
             "rejected_by": self.counts,
             "summary": self.summary,
             "verdicts": [v.to_dict() for v in self.verdicts],
+            "gangs": self.gangs,
         }
 
 
@@ -138,6 +142,16 @@ def _verdict(problem: Problem, i: int, n: int) -> NodeVerdict:
                        completion_probability=completion, failures_per_hour=node.failures_per_hour, windows=windows)
 
 
+def _best_gangs(problem: Problem, i: int, shown: int = 5) -> list[dict[str, Any]]:
+    """A gang task's fastest candidate node sets: which eligible nodes fit together, and at what price."""
+    if problem.gang_size(i) == 1:
+        return []
+    sets = sorted(problem.candidate_gangs(i), key=lambda g: (problem.replica_runtime(i, g), g))[:shown]
+    return [{"nodes": [problem.nodes.ids[n] for n in g], "runtime_s": problem.replica_runtime(i, g),
+             "cost_usd": problem.replica_cost(i, g), "completion_probability": problem.replica_completion(i, g)}
+            for g in sets]
+
+
 def explain_task(problem: Problem, task_id: str) -> Explanation:
     """Explain task `task_id`: level, provenance, replica rules, and every node's verdict.
 
@@ -164,5 +178,5 @@ def explain_task(problem: Problem, task_id: str) -> Explanation:
         why=level_chain(problem.origins, task_id),
         required_replicas=required_replicas(task, level), spread=level.spread_key,
         min_success=level.min_success, quorum=level.quorum, eligible=n_ok, total=problem.n_nodes, counts=dict(el.first_rule),
-        verdicts=verdicts, summary=summary,
+        verdicts=verdicts, summary=summary, gangs=_best_gangs(problem, i),
     )

@@ -149,6 +149,9 @@ def print_explanation(console: Console, e: Explanation, problem: Problem, show_a
     if e.min_success is not None:
         rules += f", success >= {e.min_success:g}"
     head.add_row("replicas", rules)
+    for k, g in enumerate(e.gangs):  # a gang task: the node sets that fit together, fastest first
+        head.add_row("fastest sets" if k == 0 else "", f"{' + '.join(g['nodes'])}: {hms(g['runtime_s'])}, "
+                     f"{format_usd(g['cost_usd'])}, completes {g['completion_probability']:.4f}")
     t = Table(header_style="bold", box=box.SIMPLE_HEAD)
     shown = e.verdicts if show_all or len(e.verdicts) <= 200 else e.verdicts[:200]
     _id_column(t, "node", [v.node for v in shown])
