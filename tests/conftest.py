@@ -235,3 +235,25 @@ def gang_instances(draw):
             t["sync_gb"] = draw(st.sampled_from([0.0, 5.0, 50.0]))
             t["replicas"] = 1
     return Workload.model_validate(tasks), NodePool.model_validate(doc), pol, objective
+
+
+def plan_keeping_the_rules(inst, engine: str, limit_s: float):
+    """Plan a random instance (`instances` and its kin) with `engine` within `limit_s`: a plan passes
+    `verify` and beats neither its makespan nor its cost bound; no plan says infeasible and why. Returns
+    the plan, or None when there is none."""
+    from scheduler import plan
+    from scheduler.analysis.verify import verify_plan
+    from scheduler.domain import PlanStatus
+    from scheduler.engine import PlanOptions
+
+    wl, pool, pol, objective = inst
+    p = plan(wl, pool, pol, options=PlanOptions(objective=objective, time_limit_s=limit_s, engine=engine))
+    if not p.has_plan:
+        assert p.status == PlanStatus.INFEASIBLE and p.unplaceable
+        return None
+    report = verify_plan(wl, pool, pol, p)
+    assert report.ok, report.violations
+    assert p.makespan_s >= p.lower_bound_s - 1e-6 * max(1.0, p.makespan_s)
+    if p.cost_lower_bound_usd is not None:
+        assert p.cost_usd >= p.cost_lower_bound_usd - 1e-9 * max(1.0, p.cost_usd)
+    return p

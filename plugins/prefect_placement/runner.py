@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import networkx as nx
-import numpy as np
 from prefect import Task, task
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
@@ -122,13 +121,14 @@ class Backend(Protocol):
 def _window_until(problem: Problem, n: int, start_s: float, end_s: float) -> float | None:
     """The end of the window of node n that holds [start_s, end_s] (None when always available); raises
     PlacementRefused when no window holds it."""
-    windows = problem.nodes.windows.of[n]
-    if windows is None:
+    windows = problem.nodes.windows
+    if windows.of[n] is None:
         return None
-    if not problem.nodes.windows.holds(n, start_s, end_s):
+    window = windows.holding(n, start_s, end_s)
+    if window is None:
         raise PlacementRefused(f"{problem.nodes.ids[n]} is not available over {start_s:g}-{end_s:g} s "
-                               f"(its windows: {', '.join(f'{lo:g}-{hi:g}' for lo, hi in windows)})")
-    return next(float(hi) for lo, hi in windows if lo <= start_s + 1e-9 * max(1.0, start_s) and end_s <= hi * (1 + 1e-9))
+                               f"(its windows: {', '.join(f'{lo:g}-{hi:g}' for lo, hi in windows.of[n])})")
+    return window[1]
 
 
 def _one_row_per_replica(problem: Problem, tid: str, rows: list[Assignment]) -> list[Assignment]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..domain.policy import LevelOrigin, Rejection, Rule, rejections, required_replicas, spread_value
+from ..domain.policy import LevelOrigin, Rejection, rejections, required_replicas, spread_value, window_rejection
 from ..domain.units import format_duration
 from ..problem import Problem, rejection_counts_text
 
@@ -126,16 +126,14 @@ def _verdict(problem: Problem, i: int, n: int) -> NodeVerdict:
     runtime = problem.runtime(i, n)
     windows = "always"
     if node.available is not None:
-        longest = float(problem.nodes.windows.longest[n])
         spans = [f"{format_duration(w.from_s, precise=False)}-"
                  + ("open" if w.until_s is None else format_duration(w.until_s, precise=False))
                  for w in node.available]
         shown = ", ".join(spans[:3]) + (f" (+{len(spans) - 3})" if len(spans) > 3 else "")
-        fits = longest * (1 + 1e-9) >= runtime
-        windows = f"{shown}; {'holds' if fits else 'none holds'} {format_duration(runtime)}"
-        if not fits and not why:  # counted under `window` once the policy's rules pass (as eligibility does)
-            why = [Rejection(Rule.WINDOW, f"longest window {format_duration(longest)} < runtime "
-                                          f"{format_duration(runtime)}")]
+        short = window_rejection(node, runtime)
+        windows = f"{shown}; {'none holds' if short else 'holds'} {format_duration(runtime)}"
+        if short and not why:  # counted under `window` once the policy's rules pass (as eligibility does)
+            why = [short]
     completion = float(problem.completion(i, np.array([n]))[0])
     return NodeVerdict(node=node.id, eligible=not why, rejections=why, runtime_s=runtime, cost_usd=problem.cost(i, n),
                        reputation=node.reputation, spread_value=spread_value(level, node),

@@ -20,6 +20,7 @@ from enum import Enum
 from ..errors import InputError
 from .levels import Level, Policy
 from .pool import Node
+from .rules import within
 from .units import format_duration
 from .workload import Site, Task, Workload
 
@@ -186,7 +187,7 @@ def window_rejection(node: Node, runtime_s: float) -> Rejection | None:
     if node.available is None:
         return None
     longest = max(w.end_s - w.from_s for w in node.available)
-    if longest + 1e-9 * max(1.0, runtime_s) >= runtime_s:
+    if within(runtime_s, longest):
         return None
     return Rejection(Rule.WINDOW, f"runs {format_duration(runtime_s)} here, the node's longest availability window "
                                   f"is {format_duration(longest)}")

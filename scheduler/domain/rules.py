@@ -43,6 +43,9 @@ TIME_EPS_S = 1e-9
 DEADLINE_TOLERANCE_S = 1e-6
 """A plan meets a deadline (or a bound meets a plan) within this many seconds."""
 
+RELATIVE_TIME_EPS = 1e-9
+"""An instant counts as inside a limit when past it by at most a nanosecond per second (`within`)."""
+
 COST_EPS_USD = 1e-9
 """Two costs within this are equal."""
 
@@ -211,6 +214,16 @@ def merge_counts(a: list[float], b: list[float]) -> list[float]:
             for j, y in enumerate(b):
                 out[min(i + j, q)] += x * y
     return out
+
+
+def within(x_s: float, limit_s: float) -> bool:
+    """Whether `x_s` is at most `limit_s`, within `RELATIVE_TIME_EPS` of it (an infinite limit holds all):
+    a replica inside an availability window, a runtime no longer than a window.
+
+    >>> within(3600.000001, 3600.0), within(3600.1, 3600.0), within(5.0, math.inf)
+    (True, False, True)
+    """
+    return x_s <= limit_s + RELATIVE_TIME_EPS * max(1.0, abs(limit_s) if math.isfinite(limit_s) else 1.0)
 
 
 def quorum_arrival(times: Iterable[float], quorum: int = 1) -> float:

@@ -211,16 +211,13 @@ def _windowed_end(problem: Problem, mask: np.ndarray, work: float, release_s: fl
     rate = problem.nodes.gpus * problem.nodes.speed
     nodes = np.flatnonzero(mask & (rate > 0))
     windows = problem.nodes.windows
+    always = float(sum(rate[n] for n in nodes.tolist() if windows.of[n] is None))
+    rows = [(lo, hi, rate[n]) for n in nodes.tolist() if windows.of[n] is not None for lo, hi in windows.of[n]]
+    lo_s, hi_s, row_rate = (np.array(c, dtype=float) for c in zip(*rows)) if rows else (np.zeros(0),) * 3
+    lo_s = np.maximum(lo_s, release_s)
 
-    def delivered(t: float) -> float:
-        total = 0.0
-        for n in nodes.tolist():
-            w = windows.of[n]
-            if w is None:
-                total += rate[n] * max(0.0, t - release_s)
-            else:
-                total += rate[n] * float(np.clip(np.minimum(w[:, 1], t) - np.maximum(w[:, 0], release_s), 0, None).sum())
-        return total
+    def delivered(t: float) -> float:  # every window's part in [release_s, t], at its node's rate
+        return always * max(0.0, t - release_s) + float(row_rate @ np.clip(np.minimum(hi_s, t) - lo_s, 0, None))
 
     if delivered(at_least) >= work:
         return at_least

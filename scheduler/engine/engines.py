@@ -82,7 +82,7 @@ class CpSatEngine:
             allowed = candidate_lists(problem, run, run.warm)
             run.notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                              f"({size} node literals in full)")
-        if _use_windows(run, size) and run.meets_deadline(run.warm) and not problem.has_gangs:
+        if _use_windows(run, size) and run.meets_deadline(run.warm):
             _improve_by_windows(run, allowed, size)
             return []
         return _solve_whole(run, allowed, narrowed)

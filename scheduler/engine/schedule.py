@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain import Assignment, Objective, Plan, PlanStatus, Unplaceable
-from ..domain.rules import QUALITY_DIGITS, ROUNDING_EPS, log_task_success, workflow_success
+from ..domain.rules import QUALITY_DIGITS, ROUNDING_EPS, log_task_success, quorum_arrival, workflow_success
 from ..problem import Problem
 
 
@@ -66,8 +66,7 @@ class Schedule:
         for i, reps in enumerate(self.replicas):
             for r in reps:
                 start = r.start * quantum_s
-                runtime = problem.replica_runtime(i, r.gang) if r.gang else problem.runtime(i, r.node)
-                out.replicas[i].append(Replica(r.node, start, start + runtime, r.gang))
+                out.replicas[i].append(Replica(r.node, start, start + problem.replica_runtime(i, r.nodes), r.gang))
         return out
 
     @property
@@ -103,13 +102,11 @@ class Schedule:
             ends = np.array([r.end for r in reps])
             k = problem.quorum[i]
             for w in range(len(writes)):
-                arrivals = np.sort(ends + delays[w])
-                out[(i, w)] = float(arrivals[k - 1]) if len(arrivals) >= k else math.inf
+                out[(i, w)] = quorum_arrival((ends + delays[w]).tolist(), k)
         return out
 
     def cost(self, problem: Problem) -> float:
-        return sum(problem.replica_cost(i, r.gang) if r.gang else problem.cost(i, r.node)
-                   for i, reps in enumerate(self.replicas) for r in reps)
+        return sum(problem.replica_cost(i, r.nodes) for i, reps in enumerate(self.replicas) for r in reps)
 
     def success(self, problem: Problem) -> float:
         """The workflow's success probability (`scheduler.domain.rules`)."""

@@ -21,8 +21,8 @@ import numpy as np
 from ..domain import Objective, Plan, PlanStatus, Unplaceable
 from ..domain.rules import COST_EPS_USD, DEADLINE_TOLERANCE_S, PROBABILITY_EPS, meets
 from ..errors import Infeasible, InfeasibleReason
-from .bounds import Bounds, compute_bounds
 from ..problem.gangs import hand_picked_gangs
+from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
 from .cpsat.results import SolveStatus
 from .heuristic import heuristic_schedule, list_schedule, retime

@@ -20,9 +20,8 @@ import numpy as np
 
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
-from ..domain.policy import LevelOrigin, declassification_notes, effective_levels, required_replicas
-from ..domain.policy import Rule
-from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success
+from ..domain.policy import LevelOrigin, Rule, declassification_notes, effective_levels, required_replicas
+from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success, within
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
@@ -119,7 +118,9 @@ class Problem:
         cache = self._caches["windows"]
         hit = cache.get(key)
         if hit is None:
-            fits = self.nodes.windows.longest[base.nodes] * (1 + 1e-9) >= self.runtimes(i, base.nodes)
+            longest = self.nodes.windows.longest[base.nodes]
+            fits = np.array([within(r, lo) for r, lo in zip(self.runtimes(i, base.nodes).tolist(), longest.tolist())],
+                            dtype=bool)
             out = int(np.count_nonzero(~fits))
             extra = {Rule.WINDOW.value: out} if out else {}
             hit = cache[key] = Eligibility(nodes=base.nodes[fits], first_rule={**base.first_rule, **extra},

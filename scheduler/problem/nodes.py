@@ -3,13 +3,13 @@ categorical ones (country, region, network, operator, GPU model)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..domain import Node, NodePool
+from ..domain.rules import ROUNDING_EPS, within
 
 TEE_BITS = {"sgx": 1, "tdx": 2, "sev-snp": 4, "nvidia-cc": 8}
 SPREAD_KEYS = ("node", "operator", "network", "region", "country")
@@ -64,15 +64,30 @@ class Windows:
             return start
         for lo, hi in w:
             t = max(start, lo)
-            if t + duration <= hi + 1e-9 * max(1.0, hi if math.isfinite(hi) else 1.0):
+            if within(t + duration, hi):
                 return float(t)
         return math.inf
 
+    def on_clock(self, n: int, quantum_s: float) -> list[tuple[float, float]]:
+        """Node `n`'s windows in whole units of `quantum_s` seconds, rounded inwards (what fits them on the
+        clock fits them in seconds), until inf for an open end; [(0, inf)] for a node always available."""
+        w = self.of[n]
+        if w is None:
+            return [(0.0, math.inf)]
+        return [(float(math.ceil(lo / quantum_s - ROUNDING_EPS)),
+                 float(math.floor(hi / quantum_s + ROUNDING_EPS)) if math.isfinite(hi) else math.inf) for lo, hi in w]
+
+    def holding(self, n: int, start: float, end: float) -> tuple[float, float] | None:
+        """The window (from_s, until_s) of node `n` that holds [start, end]; None when none does, and
+        (0, inf) for a node that is always available."""
+        w = self.of[n]
+        if w is None:
+            return 0.0, math.inf
+        return next(((float(lo), float(hi)) for lo, hi in w if within(lo, start) and within(end, hi)), None)
+
     def holds(self, n: int, start: float, end: float) -> bool:
         """Whether [start, end] lies inside one window of node `n`."""
-        w = self.of[n]
-        return w is None or any(lo <= start + 1e-9 * max(1.0, start) and end <= hi + 1e-9 * max(1.0, end)
-                                for lo, hi in w)
+        return self.holding(n, start, end) is not None
 
 
 class NodeTable:

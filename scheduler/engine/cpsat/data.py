@@ -207,16 +207,11 @@ def _window_starts(problem: Problem, nodes: np.ndarray, dur: np.ndarray, q: floa
         return None
     out = []
     for n, d in zip(nodes.tolist(), dur.tolist()):
-        rows = windows.of[n]
-        if rows is None:
-            out.append([(0, 2**40)])
-            continue
         starts = []
-        for lo, hi in rows:
-            lo_u = math.ceil(lo / q - ROUNDING_EPS)
-            hi_u = math.floor(hi / q + ROUNDING_EPS) - d if math.isfinite(hi) else 2**40
-            if hi_u >= lo_u:
-                starts.append((lo_u, min(hi_u, 2**40)))
+        for lo_u, hi_u in windows.on_clock(n, q):  # a start interval: from the window's start to its end - d
+            last = hi_u - d if math.isfinite(hi_u) else 2**40
+            if last >= lo_u:
+                starts.append((int(lo_u), int(min(last, 2**40))))
         out.append(starts)
     return out
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ...domain.rules import ROUNDING_EPS
+from ...domain.rules import ROUNDING_EPS, quorum_arrival
 from ...problem import Problem
 from ..schedule import Replica, Schedule
 from .settings import HeuristicSettings
@@ -107,9 +107,7 @@ class Builder:
         windows = self.p.nodes.windows
         if self.q is None:
             return windows.fit(n, t, duration)
-        for lo, hi in windows.of[n]:
-            lo_u = math.ceil(lo * self.scale - ROUNDING_EPS)
-            hi_u = math.floor(hi * self.scale + ROUNDING_EPS) if math.isfinite(hi) else math.inf
+        for lo_u, hi_u in windows.on_clock(n, self.q):
             s = max(t, lo_u)
             if s + duration <= hi_u:
                 return float(s)
@@ -187,7 +185,7 @@ class Builder:
             reps = self.sched.replicas[parent]
             k = self.p.quorum[parent]
             if data <= 0:
-                out = np.maximum(out, sorted(r.end for r in reps)[k - 1] if len(reps) >= k else math.inf)
+                out = np.maximum(out, quorum_arrival((r.end for r in reps), k))
                 continue
             if k == 1:
                 arrive = np.full(len(nodes), math.inf)

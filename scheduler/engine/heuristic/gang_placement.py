@@ -29,7 +29,7 @@ def place_gang(b: Builder, i: int, sub_deadline: float | None) -> None:
         No free candidate gang is left for a replica the rules need.
     """
     p = b.p
-    own = b.allowed[i] is p.eligible(i) or np.array_equal(b.allowed[i], p.eligible(i))
+    own = np.array_equal(b.allowed[i], p.eligible(i))
     gangs = p.candidate_gangs(i) if own else p.candidate_gangs(i, b.allowed[i])  # the first is cached
     while _wants_more(b, i):
         choice = _best_gang(b, i, gangs, sub_deadline)
