@@ -156,8 +156,14 @@ def failure_weight(probability: float) -> float:
 
 
 def failure_weights(probabilities: np.ndarray) -> np.ndarray:
-    """`capped_weight` over an array (element by element, the same floats as the scalar rule)."""
-    return np.array([capped_weight(float(p)) for p in probabilities], dtype=float)
+    """`capped_weight` over an array (element by element, the same floats as the scalar rule, inlined).
+
+    >>> failure_weights(np.array([0.5, 1.0])).tolist() == [capped_weight(0.5), capped_weight(1.0)]
+    True
+    """
+    log1p, cap = math.log1p, MAX_FAILURE_WEIGHT
+    values = np.asarray(probabilities, dtype=float).tolist()
+    return np.array([min(-log1p(-p), cap) if p < 1.0 else cap for p in values], dtype=float)
 
 
 def capped_weight(probability: float) -> float:
@@ -216,6 +222,27 @@ def merge_counts(a: list[float], b: list[float]) -> list[float]:
     return out
 
 
+def add_completion(counts: list[float], probability: float) -> list[float]:
+    """`counts` (`completion_counts`) with one more replica completing with `probability`: the same floats
+    as ``merge_counts(counts, completion_counts([probability], quorum))``, without building the second.
+
+    >>> add_completion([0.5, 0.5, 0.0], 0.5) == merge_counts([0.5, 0.5, 0.0], completion_counts([0.5], 2))
+    True
+    """
+    q, miss = len(counts) - 1, 1.0 - probability
+    out = [0.0] * (q + 1)
+    for k in range(q + 1):
+        x = counts[k]
+        if x:
+            if k < q:
+                out[k] += x * miss
+                out[k + 1] += x * probability
+            else:
+                out[q] += x * miss
+                out[q] += x * probability
+    return out
+
+
 def within(x_s: float, limit_s: float) -> bool:
     """Whether `x_s` is at most `limit_s`, within `RELATIVE_TIME_EPS` of it (an infinite limit holds all):
     a replica inside an availability window, a runtime no longer than a window.
@@ -223,7 +250,27 @@ def within(x_s: float, limit_s: float) -> bool:
     >>> within(3600.000001, 3600.0), within(3600.1, 3600.0), within(5.0, math.inf)
     (True, False, True)
     """
-    return x_s <= limit_s + RELATIVE_TIME_EPS * max(1.0, abs(limit_s) if math.isfinite(limit_s) else 1.0)
+    return x_s <= tolerant_limit(limit_s)
+
+
+def tolerant_limit(limit_s: float) -> float:
+    """The largest value `within` `limit_s`: the limit plus `RELATIVE_TIME_EPS` of it (at least of 1 s).
+
+    >>> tolerant_limit(3600.0) - 3600.0 < 1e-5, tolerant_limit(math.inf)
+    (True, inf)
+    """
+    return limit_s + RELATIVE_TIME_EPS * max(1.0, abs(limit_s) if math.isfinite(limit_s) else 1.0)
+
+
+def within_each(x_s: np.ndarray, limit_s: np.ndarray) -> np.ndarray:
+    """`within`, element by element (the same tolerance), for arrays of times and limits.
+
+    >>> within_each(np.array([3600.000001, 3600.1, 5.0]), np.array([3600.0, 3600.0, math.inf])).tolist()
+    [True, False, True]
+    """
+    limit = np.asarray(limit_s, dtype=float)
+    scale = np.where(np.isfinite(limit), np.maximum(1.0, np.abs(limit)), 1.0)
+    return np.asarray(x_s, dtype=float) <= limit + RELATIVE_TIME_EPS * scale
 
 
 def quorum_arrival(times: Iterable[float], quorum: int = 1) -> float:

@@ -21,17 +21,18 @@ import numpy as np
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
 from ..domain.policy import LevelOrigin, Rule, declassification_notes, effective_levels, required_replicas
-from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success, within
+from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success, within_each
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
-from .feasibility import rejection_counts_text, static_reasons
+from .feasibility import rejection_counts_text, static_reasons, task_reason
 from .gangs import candidate_gangs, gang_completion, gang_cost, gang_runtime
 from .links import LinkTable
 from .nodes import NodeTable
 
 def _new_caches() -> dict[str, dict]:
-    return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}, "gangs": {}}
+    return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}, "gangs": {}, "eligibility": {},
+            "reasons": {}, "completion": {}}
 
 
 __all__ = ["Eligibility", "LinkTable", "NodeTable", "Problem", "TaskGraph", "rejection_counts_text"]
@@ -110,21 +111,25 @@ class Problem:
         """The eligible nodes of task `i` and the counts of rejecting rules: the policy's rules (per
         requirement), and, in a pool with availability windows, the nodes none of whose windows is as long
         as the task's runtime there (`window`)."""
+        own = self._caches["eligibility"]
+        if i in own:
+            return own[i]
         t = self.dag.tasks[i]
         base = self._eligibility.of(self.levels[i], t.gpus, t.gpu_memory_gb)
         if not self.nodes.windows.any or not len(base.nodes):
+            own[i] = base
             return base
         key = (id(base), t.duration_s, tuple(sorted(t.duration_by_gpu.items())))
         cache = self._caches["windows"]
         hit = cache.get(key)
         if hit is None:
             longest = self.nodes.windows.longest[base.nodes]
-            fits = np.array([within(r, lo) for r, lo in zip(self.runtimes(i, base.nodes).tolist(), longest.tolist())],
-                            dtype=bool)
+            fits = within_each(self.runtimes(i, base.nodes), longest)
             out = int(np.count_nonzero(~fits))
             extra = {Rule.WINDOW.value: out} if out else {}
             hit = cache[key] = Eligibility(nodes=base.nodes[fits], first_rule={**base.first_rule, **extra},
                                            any_rule={**base.any_rule, **extra})
+        own[i] = hit
         return hit
 
     def eligible(self, i: int) -> np.ndarray:
@@ -188,6 +193,12 @@ class Problem:
         rates = self.nodes.failures_per_hour
         if rates is None:
             return self.nodes.reputation[nodes]
+        own = self.eligible(i)
+        if nodes is own:  # asked for most often (eligibility checks, replica rules): computed once per task
+            cache = self._caches["completion"]
+            if i not in cache:
+                cache[i] = completion_probabilities(self.nodes.reputation[own], rates[own], self.runtimes(i, own))
+            return cache[i]
         return completion_probabilities(self.nodes.reputation[nodes], rates[nodes], self.runtimes(i, nodes))
 
     def weights(self, i: int, nodes: np.ndarray) -> np.ndarray:
@@ -292,13 +303,8 @@ class Problem:
             return cache[key]
         codes = self.spread_of(i)[nodes]
         order = np.lexsort((nodes, -self.completion(i, nodes)))
-        seen: set[int] = set()
-        best = []
-        for k in order:
-            c = int(codes[k])
-            if c not in seen:
-                seen.add(c)
-                best.append(int(nodes[k]))
+        _, first = np.unique(codes[order], return_index=True)  # each value's first place in that order
+        best = nodes[order[np.sort(first)]].tolist()
         if nodes is own:
             cache[key] = best
         return best
@@ -320,6 +326,14 @@ class Problem:
         return self.success(i, self.best_replica_set(i))
 
     # --- feasibility that needs no search ---------------------------------------------
+
+    def task_reason(self, i: int) -> InfeasibleReason | None:
+        """Why no plan can place task `i` on its eligible nodes (None when one can), computed once (see
+        `scheduler.problem.feasibility.task_reason`)."""
+        cache = self._caches["reasons"]
+        if i not in cache:
+            cache[i] = task_reason(self, i, self.eligible(i), [])
+        return cache[i]
 
     def static_reasons(self, allowed: list[np.ndarray] | None = None, skip: set[int] | frozenset[int] = frozenset(),
                        kept: dict[int, list[int]] | None = None) -> list[InfeasibleReason]:

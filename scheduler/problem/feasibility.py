@@ -54,7 +54,11 @@ def static_reasons(problem: Problem, allowed: list[np.ndarray] | None = None,
         if i in skip:
             continue
         nodes = problem.eligible(i) if allowed is None else allowed[i]
-        reason = _task_reason(problem, i, nodes, kept.get(i, [])) or _residency_reason(problem, i)
+        stay = kept.get(i, [])
+        if nodes is problem.eligible(i) and not stay:  # the usual case: computed once per problem
+            reason = problem.task_reason(i)
+        else:
+            reason = task_reason(problem, i, nodes, stay)
         if reason is not None:
             reasons.append(reason)
     return reasons
@@ -73,7 +77,13 @@ def _residency_reason(problem: Problem, i: int) -> InfeasibleReason | None:
     return None
 
 
-def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
+def task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
+    """Why task `i` can have no plan on `nodes` with replicas on `stay` kept (None when it can): eligibility,
+    spread or quorum, min_success, gang size, residency of its writes."""
+    return _placement_reason(problem, i, nodes, stay) or _residency_reason(problem, i)
+
+
+def _placement_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -> InfeasibleReason | None:
     t, lv = problem.dag.tasks[i], problem.levels[i]
     el = problem.eligibility(i)
     if t.nodes > 1 and len(nodes):
@@ -91,8 +101,10 @@ def _task_reason(problem: Problem, i: int, nodes: np.ndarray, stay: list[int]) -
             rule="eligibility", tasks=[t.id], counts=dict(el.first_rule),
             message=f"0/{problem.n_nodes} nodes can run {t.id} (level {lv.name}): "
                     f"{rejection_counts_text(el.first_rule, lv)}")
-    best = problem.best_replica_set(i, nodes) if len(nodes) else []
     need = problem.required[i] - len(stay)
+    if lv.min_success is None and need <= 1:
+        return None  # one node is enough, and there is one
+    best = problem.best_replica_set(i, nodes) if len(nodes) else []
     if len(best) < need:
         rule = "quorum" if lv.quorum > max(t.replicas, lv.min_replicas) else "spread"
         return InfeasibleReason(

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ...domain.rules import ROUNDING_EPS, quorum_arrival
+from ...domain.rules import ROUNDING_EPS, quorum_arrival, tolerant_limit
 from ...problem import Problem
 from ..schedule import Replica, Schedule
 from .settings import HeuristicSettings
@@ -33,6 +33,7 @@ class Builder:
         self.scale = 1.0 if self.q is None else 1.0 / self.q
         self.release = float(self.up(opt.release_s))
         self.timelines: dict[int, Timeline] = {}
+        self._window_limits: dict[int, list[tuple[float, float]]] = {}
         self.free_from = np.zeros(problem.n_nodes)  # per node: appending from here always fits
         self.sched = Schedule.empty(problem.n_tasks)
         self.allowed: list[np.ndarray] = []  # every node a task may use (for the rules)
@@ -88,30 +89,50 @@ class Builder:
 
     def earliest_on(self, n: int, ready: float, duration: float, gpus: int, latest: float = math.inf) -> float:
         """The earliest start >= `ready` on node `n` with `gpus` free for `duration` and inside one of its
-        availability windows (inf when none, or none by `latest`)."""
-        windows = self.p.nodes.windows
-        if windows.of[n] is None:
+        availability windows (inf when none, or none by `latest`).
+
+        Window by window (in order of their starts), the GPU search stops where the replica would leave
+        the window: the first start found is the earliest (a start in a later-starting window that an
+        earlier one missed would have fit that earlier one too)."""
+        if self.p.nodes.windows.of[n] is None:
             return self.timeline(n).earliest(ready, duration, gpus, latest)
-        t = ready
-        while True:
-            t = self.window_fit(n, t, duration)
-            if t > latest:
+        for lo, end in self.window_limits(n):
+            start = max(ready, lo)
+            if start > latest:
                 return math.inf
-            start = self.timeline(n).earliest(t, duration, gpus, latest)
-            if start == math.inf or self.window_fit(n, start, duration) == start:
-                return start
-            t = start  # the GPUs are free only later, outside this window: try from there
+            last = min(latest, end - duration)
+            if start > last:
+                continue
+            found = self.timeline(n).earliest(start, duration, gpus, last)
+            if found != math.inf and found + duration <= end:
+                return found
+            if latest <= end - duration:
+                return math.inf  # `latest` bounded this search, and later windows start later
+        return math.inf
 
     def window_fit(self, n: int, t: float, duration: float) -> float:
-        """`Windows.fit` on the builder's clock (windows rounded inwards to whole units)."""
-        windows = self.p.nodes.windows
-        if self.q is None:
-            return windows.fit(n, t, duration)
-        for lo_u, hi_u in windows.on_clock(n, self.q):
-            s = max(t, lo_u)
-            if s + duration <= hi_u:
+        """`Windows.fit` on the builder's clock: the earliest start >= `t` inside a window of node `n`, GPUs
+        aside."""
+        for lo, end in self.window_limits(n):
+            s = max(t, lo)
+            if s + duration <= end:
                 return float(s)
         return math.inf
+
+    def window_limits(self, n: int) -> list[tuple[float, float]]:
+        """Node `n`'s windows on the builder's clock as (earliest start, latest end) pairs: in seconds, the
+        end with `within`'s tolerance; in clock units, rounded inwards (`Windows.on_clock`)."""
+        hit = self._window_limits.get(n)
+        if hit is None:
+            w = self.p.nodes.windows.of[n]
+            if self.q is not None:
+                hit = self.p.nodes.windows.on_clock(n, self.q)
+            elif w is None:
+                hit = [(0.0, math.inf)]
+            else:
+                hit = [(float(lo), tolerant_limit(float(hi))) for lo, hi in w]
+            self._window_limits[n] = hit
+        return hit
 
     def lookahead(self, i: int, nodes: np.ndarray) -> np.ndarray:
         """Per candidate node, the least time after task i ends there until its slowest child could

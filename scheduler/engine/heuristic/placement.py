@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...domain import Objective
-from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, completion_counts, meets, merge_counts, weight_needed
+from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, add_completion, completion_counts, meets, weight_needed
 from ...errors import Infeasible, InfeasibleReason
 from ...problem import Problem
 from ..schedule import Replica
@@ -42,16 +42,22 @@ class _ReplicaPicker:
         self.required = p.required[i]
         self.count = len(chosen)
         self.codes = p.spread_of(i)[nodes]
-        self.weights = p.weights(i, nodes)
-        min_success = p.levels[i].min_success
-        self.need_w = weight_needed(min_success) if min_success is not None else 0.0
+        self.need_w = self.weight_needed(p, i)
+        # without a weight to reach the weights decide nothing: zeros spare computing them
+        self.weights = p.weights(i, nodes) if self.need_w > 0 else np.zeros(len(nodes))
         # the best weight per spread value among candidates: what the remaining replicas could still add
         self.code_values, self.code_of = np.unique(self.codes, return_inverse=True)
         self.best_w = np.full(len(self.code_values), -1.0)
         np.maximum.at(self.best_w, self.code_of, self.weights)
         self.code_used = np.zeros(len(self.code_values), dtype=bool)
-        self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist())
+        self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist()) if self.need_w > 0 else 0.0
         self.mask = np.ones(len(nodes), dtype=bool)
+
+    @staticmethod
+    def weight_needed(p: Problem, i: int) -> float:
+        """The failure weight the replicas need together (0 without `min_success`)."""
+        min_success = p.levels[i].min_success
+        return weight_needed(min_success) if min_success is not None else 0.0
 
     @property
     def wants_more(self) -> bool:
@@ -89,6 +95,10 @@ class _QuorumPicker(_ReplicaPicker):
         self.target = p.levels[i].min_success
         self.completion = p.completion(i, nodes)
 
+    @staticmethod
+    def weight_needed(p: Problem, i: int) -> float:
+        return 0.0  # at-least-k success is checked exactly, not by weights
+
     @property
     def wants_more(self) -> bool:
         return self.count < self.required or not meets(self.p.success(self.i, self.chosen), self.target)
@@ -98,36 +108,43 @@ class _QuorumPicker(_ReplicaPicker):
         n_codes_left = len(self.code_values) - int(self.code_used.sum()) - 1
         if n_codes_left < slots_left:
             return np.zeros(0, dtype=np.int64)
-        best_of = {}  # the most reliable free candidate of each spread value
-        for k in np.flatnonzero(self.mask):
-            c = int(self.code_of[k])
-            if c not in best_of or self.completion[k] > self.completion[best_of[c]]:
-                best_of[c] = k
-        return self._reaching(best_of)
+        free = np.flatnonzero(self.mask)
+        if not len(free):
+            return free
+        codes = self.code_of[free]
+        # the most reliable free candidate of each spread value (the first position among equals)
+        order = np.lexsort((free, -self.completion[free], codes))
+        firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
+        return self._reaching(free, codes[firsts], free[firsts])
 
-    def _reaching(self, best_of: dict[int, int]) -> np.ndarray:
-        """The free candidates k with which the chosen replicas, k and the best of every other spread value
-        meet the target. With X the completions of all but k, success = p_k P(X >= q-1) + (1 - p_k) P(X >= q):
-        the counts without each spread value come from prefix and suffix counts, once per pick."""
+    def _reaching(self, free: np.ndarray, codes: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """The free candidates (positions `free`) with which the chosen replicas, the candidate and the best
+        (`best`) of every other spread value (`codes`, ascending) meet the target. With X the completions of
+        all but the candidate's value, success = p_k P(X >= q-1) + (1 - p_k) P(X >= q): the counts without
+        each spread value come from prefix and suffix counts, once per pick."""
         q = self.p.quorum[self.i]
-        codes = sorted(best_of)
-        probs = [float(self.completion[best_of[c]]) for c in codes]
+        probs = self.completion[best].tolist()
         prefix = [completion_counts(self.p.completion(self.i, np.array(self.chosen, dtype=np.int64)), q)]
         for x in probs:
-            prefix.append(merge_counts(prefix[-1], completion_counts([x], q)))
+            prefix.append(add_completion(prefix[-1], x))
         suffix = [completion_counts([], q)]
         for x in reversed(probs):
-            suffix.append(merge_counts(suffix[-1], completion_counts([x], q)))
+            suffix.append(add_completion(suffix[-1], x))
         suffix.reverse()
-        free = np.flatnonzero(self.mask)
-        ok = np.zeros(len(free), dtype=bool)
-        for j, c in enumerate(codes):
-            d = merge_counts(prefix[j], suffix[j + 1])
-            in_code = self.code_of[free] == c
-            p_k = self.completion[free[in_code]]
-            success = p_k * (d[q - 1] + d[q]) + (1.0 - p_k) * d[q]
-            ok[in_code] = success >= self.target - PROBABILITY_EPS
-        return free[ok]
+        # entries q-1 and q of merge_counts(prefix[j], suffix[j + 1]) for every j at once (the same sums in
+        # the same order)
+        before, after = np.array(prefix[:-1]), np.array(suffix[1:])
+        last_but_one, last = np.zeros(len(probs)), np.zeros(len(probs))
+        for a in range(q + 1):
+            for c in range(q + 1):
+                if a + c == q - 1:
+                    last_but_one += before[:, a] * after[:, c]
+                elif a + c >= q:
+                    last += before[:, a] * after[:, c]
+        at = np.searchsorted(codes, self.code_of[free])  # each free candidate's spread value's row
+        p_k = self.completion[free]
+        success = p_k * (last_but_one[at] + last[at]) + (1.0 - p_k) * last[at]
+        return free[success >= self.target - PROBABILITY_EPS]
 
     def take(self, k: int) -> None:
         super().take(k)

@@ -35,29 +35,28 @@ class Timeline:
             return ready
         if gpus > self.cap:
             return math.inf
-        times, used, cap = self.times, self.used, self.cap
+        times, used, room = self.times, self.used, self.cap - gpus  # a segment using more than `room` blocks
         n = len(times)
+        budget = MAX_SCAN if n > LONG_TIMELINE else n + 1
         start = ready
         j = bisect_right(times, start) - 1
-        steps, budget = 0, (MAX_SCAN if n > LONG_TIMELINE else n + 1)
+        steps = 0
         while True:
-            end = start + duration
+            end = start + duration - EPS
             k = j
-            blocked = -1
-            while k < n and (k == j or times[k] < end - EPS):
+            while True:  # segment j, then every segment that begins before the end
                 steps += 1
-                if used[k] + gpus > cap:
-                    blocked = k
+                if used[k] > room:
                     break
                 k += 1
-            if blocked < 0:
-                return start
+                if k >= n or times[k] >= end:
+                    return start
             if steps > budget:
                 tail = max(start, self.free_tail(gpus))
                 return tail if tail <= latest else math.inf
-            if blocked + 1 >= n:
+            if k + 1 >= n:
                 return math.inf
-            j = blocked + 1
+            j = k + 1
             start = times[j]
             if start > latest:
                 return math.inf
