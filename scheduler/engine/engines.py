@@ -161,8 +161,8 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
     run.notes.extend(out.notes)
     # a model stricter than the contract (`data.conservative`) proves nothing about the whole problem
-    # gangs keep the heuristic's node sets (only their times are solved): no proof either
-    partial = narrowed or data.conservative or hint is None or problem.has_gangs
+    # gangs choose among candidate node sets: a proof only when those are every set of their size
+    partial = narrowed or data.conservative or hint is None or not data.gangs_complete
     run.solver = SolverOutcome(
         status=out.status if not partial or out.status.has_solution else SolveStatus.UNKNOWN,
         makespan_bound_s=None if partial else out.makespan_bound_s,

@@ -46,11 +46,8 @@ def add_assignment(model: cp_model.CpModel, data: SolverData, v: Variables) -> N
         for k in free:
             sv = v.slots[k]
             model.Add(sum(sv.x.values()) == sv.present)
-        if p.gang_size(i) > 1:  # a gang's slots sit on given distinct nodes and start together
-            for k in free:
-                first = data.slots[k].group
-                if first is not None and first != k:
-                    model.Add(v.slots[k].start == v.slots[first].start)
+        if p.gang_size(i) > 1:  # members share their replica's start and set (`variables`); replicas differ
+            _gang_replicas_apart(model, data, v, i, free)
             continue
         for a, b in zip(free, free[1:]):
             sa, sb = v.slots[a], v.slots[b]
@@ -68,6 +65,24 @@ def add_assignment(model: cp_model.CpModel, data: SolverData, v: Variables) -> N
                     model.AddAtMostOne(lits)
 
 
+def _gang_replicas_apart(model: cp_model.CpModel, data: SolverData, v: Variables, i: int, free: list[int]) -> None:
+    """Gang task i's replicas take sets that share no spread value (so no node), in increasing set order."""
+    groups = sorted({data.slots[k].group for k in free})
+    if len(groups) < 2:
+        return
+    codes = data.problem.spread_of(i)
+    by_code: dict[int, list] = defaultdict(list)
+    for g in groups:
+        for gang, lit in zip(data.gangs[g].sets, v.gangs[g].choice):
+            for c in set(codes[list(gang)].tolist()):
+                by_code[c].append(lit)
+    for lits in by_code.values():
+        if len(lits) > 1:
+            model.AddAtMostOne(lits)
+    for a, b in zip(groups, groups[1:]):  # replicas alike: the one with the earlier set first
+        model.Add(v.gangs[b].index >= v.gangs[a].index + 1)
+
+
 def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> None:
     """1 - prod(1 - p) >= min_success, as a sum of failure weights (rounded down); with a quorum,
     `add_quorum_success`."""
@@ -76,7 +91,10 @@ def add_min_success(model: cp_model.CpModel, data: SolverData, v: Variables) -> 
         level = p.levels[i]
         if level.min_success is None or not any(not data.slots[k].is_fixed for k in slot_ids):
             continue
-        if p.gang_size(i) > 1:  # its node sets are given and already meet it
+        if p.gang_size(i) > 1:  # a weight per node set (every member completes), as below
+            need = math.ceil(weight_needed(level.min_success) * WEIGHT_SCALE)
+            model.Add(sum(int(w) * lit for g, gv in v.gangs.items() if data.gangs[g].task == i
+                          for w, lit in zip(data.gangs[g].weight, gv.choice)) >= need)
             continue
         if p.quorum[i] > 1:
             add_quorum_success(model, data, v, i)
@@ -138,14 +156,22 @@ def add_reads_and_windows(model: cp_model.CpModel, data: SolverData, v: Variable
             continue
         if slot.ready is not None and slot.ready.any():
             model.Add(sv.start >= sum(int(u) * sv.x[int(n)] for n, u in zip(slot.nodes, slot.ready) if u))
+        if slot.group == k and data.gangs[k].windows is not None:  # a gang replica: every member's windows
+            for starts, lit in zip(data.gangs[k].windows, v.gangs[k].choice):
+                _start_in(model, sv.start, starts, lit)
         if slot.windows is None:
             continue
         for n, starts in zip(slot.nodes.tolist(), slot.windows):
-            if not starts:
-                model.Add(sv.x[n] == 0)
-            elif len(starts) > 1 or starts[0][0] > 0 or starts[0][1] < 2**40:
-                domain = cp_model.Domain.FromIntervals([list(iv) for iv in starts])
-                model.AddLinearExpressionInDomain(sv.start, domain).OnlyEnforceIf(sv.x[n])
+            _start_in(model, sv.start, starts, sv.x[n])
+
+
+def _start_in(model: cp_model.CpModel, start: cp_model.IntVar, starts: list[tuple[int, int]], lit) -> None:
+    """When `lit` holds, `start` lies in one of the inclusive intervals `starts` (none: `lit` is false)."""
+    if not starts:
+        model.Add(lit == 0)
+    elif len(starts) > 1 or starts[0][0] > 0 or starts[0][1] < 2**40:
+        domain = cp_model.Domain.FromIntervals([list(iv) for iv in starts])
+        model.AddLinearExpressionInDomain(start, domain).OnlyEnforceIf(lit)
 
 
 def _weight_terms(data: SolverData, v: Variables, slot_ids: list[int]) -> tuple[int, list]:

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...domain.rules import ROUNDING_EPS, WHOLE_EPS, replicas_needed, weight_needed
+from ...domain.rules import ROUNDING_EPS, WHOLE_EPS, failure_weights, replicas_needed, weight_needed
 from ...problem import Problem
+from ...problem.gangs import EXHAUSTIVE
 
 WEIGHT_SCALE = 1_000_000  # failure weights (`scheduler.domain.rules`) in millionths
+MAX_SOLVER_GANGS = 32  # node sets per gang replica the model chooses among (unless it may take them all)
 
 
 @dataclass
@@ -38,12 +40,26 @@ class Slot:
     ready: np.ndarray | None = None  # per candidate, units before the reads have arrived (None: no reads)
     writes: np.ndarray | None = None  # per write (rows) and candidate, units until the site has the data
     windows: list[list[tuple[int, int]]] | None = None  # per candidate, the allowed starts (None: always)
-    group: int | None = None  # a gang replica: its slots (one per node, the nodes fixed) start together
-    costs: np.ndarray | None = None  # USD per candidate when not the task's one-node cost (a gang's share)
+    group: int | None = None  # a gang replica's member: its first slot (`SolverData.gangs` has its node sets)
+    costs: np.ndarray | None = None  # USD per candidate when not the task's one-node cost (a gang's member: 0)
 
     @property
     def is_fixed(self) -> bool:
         return self.fixed is not None
+
+
+@dataclass
+class GangChoice:
+    """The node sets one gang replica chooses among (each sorted: member k of the replica takes the set's
+    k-th node), with what each set means on the clock."""
+
+    task: int
+    sets: list[tuple[int, ...]]
+    dur: np.ndarray  # units per set
+    costs: np.ndarray  # USD per set
+    weight: np.ndarray  # failure weight per set (its nodes all complete), in 1/WEIGHT_SCALE, rounded down
+    windows: list[list[tuple[int, int]]] | None  # per set, the starts every member's windows allow (None: always)
+    complete: bool = False  # the sets are every set of the gang's size among the task's nodes
 
 
 @dataclass
@@ -58,6 +74,8 @@ class SolverData:
     solved_tasks: list[int] = field(default_factory=list)  # tasks with at least one variable slot
     tail: np.ndarray | None = None  # per task, units that must follow its end within the makespan (LNS windows)
     conservative: bool = False  # some rule is encoded more strictly than the contract: no proof of optimality
+    gangs: dict[int, GangChoice] = field(default_factory=dict)  # per gang replica (its first slot): its sets
+    gangs_complete: bool = True  # every gang replica may take every node set of its size (the choice is exact)
 
     def units(self, seconds: float) -> int:
         return math.ceil(seconds / self.quantum_s - ROUNDING_EPS)
@@ -103,21 +121,23 @@ def build_data(
         task_slots[slot.task].append(len(slots))
         slots.append(slot)
 
+    gang_choices: dict[int, GangChoice] = {}
     for i in range(problem.n_tasks):
         kept = fixed.get(i, [])
-        for slot in _kept_slots(problem, i, kept, q):
-            add(slot)
+        list(map(add, _kept_slots(problem, i, kept, q)))
         if i in finished:
             continue
-        if problem.gang_size(i) > 1:  # its node sets as given (the heuristic's), their times free
-            for slot in _gang_slots(problem, i, (gangs or {}).get(i, []), q, len(slots)):
-                add(slot)
+        if problem.gang_size(i) > 1:  # a choice among node sets per replica, the given ones (the heuristic's) first
+            choice, replicas, whole = _gang_task(problem, i, allowed[i], (gangs or {}).get(i, []), q)
+            exact = exact and whole
+            for _ in range(replicas):
+                gang_choices[len(slots)] = choice
+                list(map(add, _member_slots(problem, i, choice, q, len(slots))))
             solved.append(i)
             continue
         nodes = _beside_kept(problem, i, allowed[i], kept)
         units = problem.runtimes(i, nodes) / q
-        if exact and np.any(np.abs(units - np.round(units)) > WHOLE_EPS):
-            exact = False
+        exact = exact and not np.any(np.abs(units - np.round(units)) > WHOLE_EPS)
         need = max(0, problem.least_replicas(i, allowed[i]) - len(kept))
         extra = _extra_slots(problem, i, nodes, need, kept, success_target,
                              (replicas_at_least or {}).get(i, 0) - len(kept) - need)
@@ -128,7 +148,8 @@ def build_data(
                 add(slot)
     data = SolverData(problem=problem, quantum_s=q, horizon=math.ceil(horizon_s / q - ROUNDING_EPS), release=
                       math.ceil(release_s / q - ROUNDING_EPS), slots=slots, task_slots=task_slots, exact_clock=exact,
-                      solved_tasks=solved)
+                      solved_tasks=solved, gangs=gang_choices,
+                      gangs_complete=all(c.complete for c in gang_choices.values()))
     if exact:
         data.exact_clock = _transfers_exact(problem, q)
     return data
@@ -145,25 +166,71 @@ def _free_slots(problem: Problem, i: int, nodes: np.ndarray, dur: np.ndarray, q:
                  windows=windows) for k in range(need + extra)]
 
 
-def _gang_slots(problem: Problem, i: int, gangs: list[tuple[int, ...]], q: float, first: int) -> list[Slot]:
-    """One mandatory slot per node of each gang replica of task i, on that node, with the gang's runtime,
-    grouped so that they start together; the group id is the first slot's position."""
+def solver_gangs(problem: Problem, i: int, nodes: np.ndarray, given: list[tuple[int, ...]]
+                 ) -> tuple[list[tuple[int, ...]], bool]:
+    """The node sets a replica of gang task i chooses among in the model: `given` (the warm start's), then
+    `scheduler.problem.gangs.candidate_gangs` over `nodes`, at most `MAX_SOLVER_GANGS` in all unless
+    every set of the gang's size is a candidate (then all of them). Returns the sets (each sorted) and
+    whether they are every set of m of `nodes`."""
+    m = problem.gang_size(i)
+    every = math.comb(len(nodes), m) <= EXHAUSTIVE
+    listed = problem.candidate_gangs(i) if nodes is problem.eligible(i) else problem.candidate_gangs(i, nodes)
+    out: list[tuple[int, ...]] = []
+    for g in [*given, *listed]:
+        g = tuple(sorted(int(n) for n in g))
+        if g not in out:
+            out.append(g)
+    if not every:
+        out = out[:max(MAX_SOLVER_GANGS, len(given))]
+    return out, every and len(out) >= math.comb(len(nodes), m)
+
+
+def _gang_task(problem: Problem, i: int, nodes: np.ndarray, given: list[tuple[int, ...]], q: float
+               ) -> tuple[GangChoice, int, bool]:
+    """Gang task i's choice (`solver_gangs`, `gang_choice`), its replicas, and whether every set's runtime
+    is whole on the clock."""
+    sets, every = solver_gangs(problem, i, nodes, given)
+    choice = gang_choice(problem, i, sets, q)
+    choice.complete = every
+    exact = np.array([problem.replica_runtime(i, g) / q for g in sets])
+    return choice, max(problem.required[i], len(given)), not bool(np.any(np.abs(choice.dur - exact) > WHOLE_EPS))
+
+
+def gang_choice(problem: Problem, i: int, sets: list[tuple[int, ...]], q: float) -> GangChoice:
+    """What each of `sets` means for a replica of gang task i on the clock of quantum q."""
+    dur = np.array([math.ceil(problem.replica_runtime(i, g) / q - ROUNDING_EPS) for g in sets], dtype=np.int64)
+    costs = np.array([problem.replica_cost(i, g) for g in sets])
+    weight = np.floor(failure_weights(np.array([problem.replica_completion(i, g) for g in sets])) *
+                      WEIGHT_SCALE).astype(np.int64)
+    windows = None
+    if problem.nodes.windows.any:
+        windows = []
+        for g, d in zip(sets, dur.tolist()):
+            per_node = _window_starts(problem, np.array(g, dtype=np.int64), np.full(len(g), d), q)
+            windows.append(_common_starts(per_node) if per_node is not None else [(0, 2**40)])
+    return GangChoice(task=i, sets=sets, dur=dur, costs=costs, weight=weight, windows=windows)
+
+
+def _common_starts(per_node: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """The starts (inclusive intervals) every node's list allows."""
+    common = per_node[0]
+    for other in per_node[1:]:
+        common = [(max(a, c), min(b, d)) for a, b in common for c, d in other if max(a, c) <= min(b, d)]
+    return sorted(common)
+
+
+def _member_slots(problem: Problem, i: int, choice: GangChoice, q: float, group: int) -> list[Slot]:
+    """The m slots of one gang replica: member k's candidates are the k-th nodes of the sets, its duration
+    per node the shortest set's (the model takes the chosen set's); times, reads and writes per node."""
     out = []
-    gpus = problem.dag.tasks[i].gpus
-    for gang in gangs:
-        group = first + len(out)
-        nodes = np.array(gang, dtype=np.int64)
-        runtime = problem.replica_runtime(i, gang)
-        dur = np.full(1, math.ceil(runtime / q - ROUNDING_EPS), dtype=np.int64)
-        ready = _read_units(problem, i, nodes, q)
-        writes = _write_units(problem, i, nodes, q)
-        for k, n in enumerate(gang):
-            one = nodes[k:k + 1]
-            out.append(Slot(task=i, mandatory=True, nodes=one, dur=dur, weight=scaled_weights(problem, i, one),
-                            ready=None if ready is None else ready[k:k + 1],
-                            writes=None if writes is None else writes[:, k:k + 1],
-                            windows=_window_starts(problem, one, dur, q), group=group,
-                            costs=np.array([runtime / 3600.0 * gpus * float(problem.nodes.price[n])])))
+    m = problem.gang_size(i)
+    for k in range(m):
+        column = np.array([g[k] for g in choice.sets], dtype=np.int64)
+        nodes = np.unique(column)
+        dur = np.array([int(choice.dur[column == n].min()) for n in nodes.tolist()], dtype=np.int64)
+        out.append(Slot(task=i, mandatory=True, nodes=nodes, dur=dur, weight=np.zeros(len(nodes), dtype=np.int64),
+                        ready=_read_units(problem, i, nodes, q), writes=_write_units(problem, i, nodes, q),
+                        group=group, costs=np.zeros(len(nodes))))
     return out
 
 

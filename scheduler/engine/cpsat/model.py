@@ -224,11 +224,12 @@ class PlacementModel:
                 continue
             if not isinstance(sv.present, int) and not solver.BooleanValue(sv.present):
                 continue
-            if slot.group is not None:  # a gang replica: once, on all its nodes
+            if slot.group is not None:  # a gang replica: once, on the chosen set
                 if slot.group == k:
-                    gang = tuple(int(sl.nodes[0]) for sl in data.slots if sl.group == k)
-                    start = solver.Value(sv.start)
-                    sched.replicas[slot.task].append(Replica(gang[0], start, start + int(slot.dur[0]), gang))
+                    gv = v.gangs[k]
+                    gang = next(g for g, lit in zip(data.gangs[k].sets, gv.choice) if solver.BooleanValue(lit))
+                    start = solver.Value(gv.start)
+                    sched.replicas[slot.task].append(Replica(gang[0], start, start + solver.Value(gv.dur), gang))
                 continue
             for n, lit in sv.x.items():
                 if solver.BooleanValue(lit):

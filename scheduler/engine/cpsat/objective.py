@@ -22,6 +22,8 @@ def cost_expr(data: SolverData, v: Variables) -> cp_model.LinearExprT:
             units = round(float(c) * COST_SCALE)
             if units:
                 terms.append(units * v.slots[k].x[int(n)])
+    for g, gv in v.gangs.items():  # a gang replica: its set's cost (its members' slots cost nothing)
+        terms.extend(round(float(c) * COST_SCALE) * lit for c, lit in zip(data.gangs[g].costs, gv.choice))
     return sum(terms) if terms else 0
 
 
@@ -43,6 +45,8 @@ def cost_upper_bound(data: SolverData) -> int:
         if not slot.is_fixed and len(slot.nodes):
             costs = slot.costs if slot.costs is not None else p.costs(slot.task, slot.nodes)
             total += round(float(costs.max()) * COST_SCALE)
+    for choice in data.gangs.values():
+        total += max(round(float(c) * COST_SCALE) for c in choice.costs)
     return total
 
 
@@ -56,8 +60,9 @@ def cost_lower_bound(data: SolverData) -> int:
         need = sum(1 for sl in free if sl.mandatory)
         if need == 0:
             continue
-        if free[0].costs is not None:  # a gang: each slot on its own node
-            total += sum(round(float(sl.costs[0]) * COST_SCALE) for sl in free)
+        if free[0].group is not None:  # a gang: each replica on its cheapest set
+            total += sum(min(round(float(c) * COST_SCALE) for c in choice.costs)
+                         for g, choice in data.gangs.items() if choice.task == i)
             continue
         units = sorted(round(float(c) * COST_SCALE) for c in p.costs(i, free[0].nodes))
         total += sum(units[:need])
