@@ -211,6 +211,12 @@ class PlanningRun:
 LOOKAHEAD_MAX_PAIRS = 1_000_000  # makespan: (task, node) pairs up to which the lookahead heuristic also runs
 
 
+def portfolio_pays(problem: Problem) -> bool:
+    """Whether to run the portfolio's other rules: the instance is small enough (`LOOKAHEAD_MAX_PAIRS`
+    (task, node) pairs, PEFT's table of them in memory) and has no gangs (their placement is its own)."""
+    return problem.n_tasks * problem.n_nodes <= LOOKAHEAD_MAX_PAIRS and not problem.has_gangs
+
+
 def lookahead_pays(problem: Problem) -> bool:
     """Whether to run the lookahead heuristic too: some edge carries data, and the instance is small
     enough (`LOOKAHEAD_MAX_PAIRS`)."""

@@ -3,7 +3,7 @@
 1. `check_statically`: rules that need no search (eligibility, spread, `min_success`,
    a reachable success target, a deadline above the lower bound), and the bounds;
 2. `warm_start`: the heuristic (plain, priced by the cost relaxation's congestion,
-   with lookahead) and the base plan re-timed, as candidates;
+   with lookahead, under the portfolio's other rules) and the base plan re-timed, as candidates;
 3. the engine's `improve` (`scheduler.engine.engines`): CP-SAT on the whole model or
    on windows of tasks;
 4. `choose`: the best valid candidate, with its status and bounds; or `no_plan`.
@@ -25,10 +25,11 @@ from ..problem.gangs import hand_picked_gangs
 from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
 from .cpsat.results import SolveStatus
-from .heuristic import heuristic_schedule, list_schedule, retime
-from .run import PlanningRun, lookahead_pays
+from .heuristic import HeuristicRule, heuristic_schedule, list_schedule, retime
+from .run import PlanningRun, lookahead_pays, portfolio_pays
 from .schedule import Replica, Schedule, replicas_of_rows, to_plan
 
+PORTFOLIO = (HeuristicRule.PEFT, HeuristicRule.CPOP)  # run after HEFT (plain and with lookahead)
 COST_BOUND_SHARE, COST_BOUND_MAX_S = 0.1, 2.0  # of the time limit, for the deadline-aware cost bound
 
 
@@ -112,6 +113,8 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
     if opts.objective == Objective.MAKESPAN and lookahead_pays(problem) and not run.out_of_time():
         # HEFT is blind to where a task's output goes next: the same with a look at the children
         _offer_warm_start(run, list_schedule(problem, run.heuristic_settings(lookahead=True)))
+    if opts.objective == Objective.MAKESPAN and portfolio_pays(problem):
+        _portfolio_warm_starts(run)
     if problem.has_gangs:
         _hand_picked_warm_starts(run)
     if opts.preferred is not None:
@@ -119,6 +122,18 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
         if run.base is not None and run.meets_deadline(run.base):
             run.candidates.append(run.base)
     return []
+
+
+def _portfolio_warm_starts(run: PlanningRun) -> None:
+    """The other rules of the portfolio (`scheduler.engine.heuristic.priorities`: CPoP, PEFT), each while
+    time is left; the best schedule of all is the warm start."""
+    for rule in PORTFOLIO:
+        if run.out_of_time():
+            return
+        try:
+            _offer_warm_start(run, list_schedule(run.problem, run.heuristic_settings(rule=rule)))
+        except Infeasible:  # e.g. CPoP's critical-path node has no window for a task: the others stand
+            continue
 
 
 def _hand_picked_warm_starts(run: PlanningRun) -> None:

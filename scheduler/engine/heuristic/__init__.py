@@ -14,14 +14,16 @@ contract's precedence rule). HEFT is myopic about where the data goes next;
 - `timeline`: GPU slots in use on a node over time, with insertion;
 - `settings`: what a run is asked for;
 - `builder`: one run's state; `placement`: one task's replicas; `success`: a success target;
-- `list_scheduling`: the order of tasks, and re-timing; `cost_mode`: sub-deadlines, the entry point.
+- `priorities`: the rules of the portfolio (HEFT, CPoP, PEFT): task order and node weights;
+- `list_scheduling`: one run in a rule's order, and re-timing; `cost_mode`: sub-deadlines, the entry point.
 """
 
 from .builder import LARGE_POOL, SHORTLIST
 from .cost_mode import heuristic_schedule, latest_finishes, sub_deadlines_from
-from .list_scheduling import list_schedule, retime, upward_ranks
+from .list_scheduling import list_schedule, retime
+from .priorities import HeuristicRule, upward_ranks
 from .settings import HeuristicSettings
 from .timeline import Timeline
 
-__all__ = ["HeuristicSettings", "LARGE_POOL", "SHORTLIST", "Timeline", "heuristic_schedule", "latest_finishes",
+__all__ = ["HeuristicRule", "HeuristicSettings", "LARGE_POOL", "SHORTLIST", "Timeline", "heuristic_schedule", "latest_finishes",
            "list_schedule", "retime", "sub_deadlines_from", "upward_ranks"]

@@ -38,6 +38,7 @@ class Builder:
         self.sched = Schedule.empty(problem.n_tasks)
         self.allowed: list[np.ndarray] = []  # every node a task may use (for the rules)
         self.consider: list[np.ndarray] = []  # the nodes the heuristic scans (a shortlist on large pools)
+        self.optimistic_cost_s: np.ndarray | None = None  # PEFT's table (tasks x nodes), set by its rule
         banned = np.fromiter(opt.banned, dtype=np.int64) if opt.banned else None
         for i in range(problem.n_tasks):
             nodes = opt.candidates[i] if opt.candidates is not None and i in opt.candidates else problem.eligible(i)
@@ -136,7 +137,10 @@ class Builder:
 
     def lookahead(self, i: int, nodes: np.ndarray) -> np.ndarray:
         """Per candidate node, the least time after task i ends there until its slowest child could
-        end: beside it on the same node, or elsewhere after the transfer at the best bandwidth."""
+        end: beside it on the same node, or elsewhere after the transfer at the best bandwidth. Under
+        PEFT's rule: its optimistic cost table (the time until an exit can end)."""
+        if self.optimistic_cost_s is not None:
+            return self.up(self.optimistic_cost_s[i, nodes])  # type: ignore[return-value]
         look = np.zeros(len(nodes))
         for c, data in self.p.dag.children[i]:
             allowed = self.allowed[c]

@@ -1,5 +1,5 @@
-"""List scheduling: tasks by decreasing upward rank, each replica placed by `placement`; and
-re-timing a schedule on its own nodes."""
+"""List scheduling: tasks in the order of the settings' rule (`priorities`: HEFT's upward rank by
+default), each replica placed by `placement`; and re-timing a schedule on its own nodes."""
 
 from __future__ import annotations
 
@@ -12,20 +12,10 @@ from ...problem import Problem
 from ..schedule import Schedule
 from .builder import Builder
 from .placement import place_task
+from .priorities import HeuristicRule, critical_path_node, downward_ranks, optimistic_costs, task_order, \
+    upward_ranks
 from .settings import HeuristicSettings
 from .success import reach_success
-
-
-def upward_ranks(problem: Problem, allowed: list[np.ndarray]) -> np.ndarray:
-    """HEFT's upward rank: mean runtime plus the longest mean-transfer path to an exit."""
-    mean_bw = float(np.mean(problem.nodes.bandwidth)) if problem.n_nodes else 1.0
-    rank = np.zeros(problem.n_tasks)
-    for i in range(problem.n_tasks - 1, -1, -1):
-        nodes = allowed[i]
-        mean_rt = float(np.mean(problem.runtimes(i, nodes))) if len(nodes) else problem.dag.tasks[i].duration_s
-        below = max((data * 8.0 / mean_bw + rank[c] for c, data in problem.dag.children[i]), default=0.0)
-        rank[i] = mean_rt + below
-    return rank
 
 
 def list_schedule(problem: Problem, options: HeuristicSettings | None = None,
@@ -58,12 +48,7 @@ def _list_schedule(problem: Problem, opt: HeuristicSettings, sub_deadlines: np.n
     reasons = problem.static_reasons(b.allowed, opt.finished, kept)
     if reasons:
         raise Infeasible(reasons)
-    rank = upward_ranks(problem, b.consider)
-    # equal ranks: the larger GPU demand first, as in packing (small tasks fit the gaps it leaves)
-    order = sorted(range(problem.n_tasks), key=lambda i: (-rank[i], -problem.dag.tasks[i].gpus * problem.required[i], i))
-    for i in order:
-        if i in opt.finished:
-            continue
+    for i in _order(b, opt.rule):
         place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
     if opt.success_target is not None:
         try:
@@ -77,6 +62,28 @@ def _list_schedule(problem: Problem, opt: HeuristicSettings, sub_deadlines: np.n
             return _list_schedule(problem, again, sub_deadlines, retry_reputable=False)
     return b.sched
 
+
+
+def _order(b: Builder, rule: HeuristicRule) -> list[int]:
+    """The tasks to place, in the rule's order; CPoP also pins its critical path's single replicas to the
+    critical-path node and PEFT gives the builder its optimistic cost table."""
+    problem, skip = b.p, b.opt.finished
+    rank = upward_ranks(problem, b.consider)
+    if rule is HeuristicRule.HEFT:
+        # equal ranks: the larger GPU demand first, as in packing (small tasks fit the gaps it leaves)
+        order = sorted(range(problem.n_tasks),
+                       key=lambda i: (-rank[i], -problem.dag.tasks[i].gpus * problem.required[i], i))
+        return [i for i in order if i not in skip]
+    if rule is HeuristicRule.PEFT:
+        b.optimistic_cost_s = optimistic_costs(problem, b.consider)
+        finite = np.where(np.isfinite(b.optimistic_cost_s), b.optimistic_cost_s, np.nan)
+        return task_order(problem, np.nan_to_num(np.nanmean(finite, axis=1)), skip)
+    priority = rank + downward_ranks(problem, b.consider)
+    path, node = critical_path_node(problem, b.consider, priority)
+    for i in path if node is not None else []:
+        if problem.required[i] == 1 and i not in b.opt.fixed:
+            b.allowed[i] = b.consider[i] = np.array([node], dtype=np.int64)
+    return task_order(problem, priority, skip)
 
 
 def retime(problem: Problem, schedule: Schedule, options: HeuristicSettings) -> Schedule:

@@ -168,7 +168,8 @@ def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
     nodes = _scan_nodes(b, i, chosen)
     if len(nodes) == 0 and len(chosen) >= p.required[i]:
         return
-    cand = _candidates(b, i, nodes, with_look=opt.lookahead and opt.objective == Objective.MAKESPAN and not chosen)
+    looks = opt.lookahead or b.optimistic_cost_s is not None
+    cand = _candidates(b, i, nodes, with_look=looks and opt.objective == Objective.MAKESPAN and not chosen)
     quorum_rule = p.quorum[i] > 1 and p.levels[i].min_success is not None
     picker = (_QuorumPicker if quorum_rule else _ReplicaPicker)(p, i, nodes, chosen)
     pref = opt.preferred.get(i) if opt.preferred else None

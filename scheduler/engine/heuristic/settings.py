@@ -9,6 +9,7 @@ import numpy as np
 
 from ...domain import Objective
 from ..schedule import Replica
+from .priorities import HeuristicRule
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class HeuristicSettings:
             time until its slowest child could end (beside it, or after the transfer) is least.
             Cost mode: the makespan-first schedule behind the sub-deadlines is the better of a
             run with and one without it.
+        rule: the list-scheduling rule (`scheduler.engine.heuristic.priorities`): the order of the
+            tasks and, for ``peft``, the optimistic cost added to each node's finish.
         stop_at: a `time.monotonic()` instant after which the runs that only improve a schedule
             already found are skipped (None: run them all, e.g. for repeatable results).
     """
@@ -49,4 +52,5 @@ class HeuristicSettings:
     finished: set[int] = field(default_factory=set)
     congestion_usd_per_gpu_s: np.ndarray | None = None
     lookahead: bool = False
+    rule: HeuristicRule = HeuristicRule.HEFT
     stop_at: float | None = None

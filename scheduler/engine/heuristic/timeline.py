@@ -84,6 +84,8 @@ class Timeline:
             return
         a = self._split(start)
         b = self._split(end)
+        if b <= a:  # shorter than the clock's resolution (EPS): it holds nothing
+            return
         used = self.used
         for k in range(a, b):
             used[k] += gpus
