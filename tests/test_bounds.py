@@ -69,3 +69,18 @@ def test_no_bound_exceeds_a_published_stg_optimum():
             assert b.makespan_s <= optimum + 1e-6, (size, stem, processors)
             checked += 1
     assert checked >= 100
+
+
+def test_spread_bound_counts_the_replicas_outside_the_largest_operator() -> None:
+    # 10 tasks x 2 replicas x 100 s, spread over operators; operator A has 4 GPUs, B one. Energy: 2,000
+    # GPU-seconds over 5 GPUs = 400 s; but each task has one replica outside A: 1,000 s on B, the optimum.
+    from scheduler.domain import Policy
+
+    wl = Workload.model_validate({"tasks": [{"id": f"t{k}", "duration_s": 100, "replicas": 2} for k in range(10)]})
+    pool = NodePool.model_validate({"nodes": [{"id": f"a{k}", "operator": "A", "gpus": 1} for k in range(4)] +
+                                    [{"id": "b", "operator": "B", "gpus": 1}]})
+    spread = Policy.model_validate({"default_level": "x", "levels": [{"name": "x", "spread": "operator"}]})
+    assert compute_bounds(Problem(wl, pool, spread)).makespan_s == pytest.approx(1000)
+    assert compute_bounds(Problem(wl, pool, None)).makespan_s == pytest.approx(400)  # spread over nodes only
+    p = plan(wl, pool, spread, time_limit_s=10)
+    assert p.status == PlanStatus.OPTIMAL and p.makespan_s == pytest.approx(1000)

@@ -21,6 +21,11 @@
   T x s; the least T at which the GPUs hold as many jobs as the set has (for the
   set's largest jobs) bounds it too. Montage-103 on 12 nodes: 21 jobs of 15-17 s
   against 8 fast GPUs give 15.8 s where splitting them gave 11.1 s.
+- Spread groups (part of the energy bound): replicas that need distinct operators (networks,
+  regions, countries) put at most one in the nodes of one value, so all but one of each task's
+  replicas, and every task confined elsewhere, run on the other nodes: that work over their
+  capacity, for the largest groups. With spread: operator, 2 replicas and one operator holding
+  most GPUs, the other operators' GPUs carry one replica of every task.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 Replicas counted: the required ones, or more when `min_success` needs more even on the
@@ -99,7 +104,8 @@ def compute_bounds(
     writes = write_tails(problem, allowed, skip=set(finished))
     cp = float((finish + writes).max()) if n else 0.0
     work = _work_left(problem, allowed, finished, kept)
-    energy, energy_tasks = _energy_bound(problem, work, release_s)
+    energy, energy_tasks = max(_energy_bound(problem, work, release_s),
+                               _spread_bound(problem, allowed, work, release_s))
     head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
     tail = tails(problem, fastest, skip=set(finished), own=writes)
     used = np.zeros(problem.n_nodes, dtype=bool)
@@ -203,6 +209,62 @@ def _energy_bound(problem: Problem, work: _WorkLeft, release_s: float) -> tuple[
             energy, binding = end, key
     top = sorted(work.members.get(binding, []), reverse=True)[:10]
     return energy, [problem.dag.ids[i] for _, i in top]
+
+
+SPREAD_GROUPS = 8  # per spread key, the groups (by GPU capacity) the spread bound tries
+
+
+def _spread_bound(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft, release_s: float
+                  ) -> tuple[float, list[str]]:
+    """Spread groups: a task whose replicas need distinct values of a key (operator, network, region,
+    country) puts at most one replica in the nodes of one value G, so all but one of its replicas run
+    outside G, as does every task confined to nodes outside G. That work over the capacity outside G
+    bounds the makespan; tried for each key's `SPREAD_GROUPS` largest groups. Returns (end, tasks)."""
+    keys = {problem.levels[i].spread_key for i in work.per_gpu if problem.levels[i].spread_key != "node"}
+    best: tuple[float, list[str]] = (0.0, [])
+    for key in sorted(keys):
+        codes = problem.nodes.category.spread(key)
+        spread = [i for i in work.per_gpu if problem.levels[i].spread_key == key and problem.gang_size(i) == 1
+                  and work.jobs[i] >= 2 * problem.dag.tasks[i].gpus]
+        capacity = np.bincount(codes, weights=problem.nodes.gpus * problem.nodes.speed)
+        for value in np.argsort(-capacity, kind="stable")[:SPREAD_GROUPS].tolist():
+            end, tasks = _outside_group(problem, allowed, work, spread, codes != value, release_s)
+            if end > best[0]:
+                best = (end, tasks)
+    return best
+
+
+def _outside_group(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft, spread: list[int],
+                   outside: np.ndarray, release_s: float) -> tuple[float, list[str]]:
+    """The least end of the work that must run on the nodes of `outside` (see `_spread_bound`); each
+    replica's work is its least over all its allowed nodes (tasks share eligibility arrays: each is
+    looked at once)."""
+    total, mask, members = 0.0, np.zeros(problem.n_nodes, dtype=bool), []
+    seen: dict[int, tuple[bool, bool]] = {}  # id(allowed) -> (some node outside, some node inside)
+    for i in spread:
+        where = seen.get(id(allowed[i]))
+        if where is None:
+            out = outside[allowed[i]]
+            where = seen[id(allowed[i])] = (bool(out.any()), not bool(out.all()))
+            mask[allowed[i][out]] = True
+        if not where[0]:
+            return 0.0, []  # no replica set at all (the static checks name this task's spread)
+        g = problem.dag.tasks[i].gpus
+        w = (work.jobs[i] // g - where[1]) * g * work.per_gpu[i]
+        total += w
+        members.append((w, i))
+    taken = set(spread)
+    for key, (group_mask, _) in work.groups.items():
+        if not np.any(group_mask & ~outside):  # confined outside the group: all of its work
+            total += sum(wi for wi, i in work.members[key] if i not in taken)
+            mask |= group_mask
+    capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
+    if capacity <= 0 or total <= 0:
+        return 0.0, []
+    end = release_s + total / capacity
+    if problem.nodes.windows.any:
+        end = _windowed_end(problem, mask, total, release_s, end)
+    return end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]]
 
 
 def _windowed_end(problem: Problem, mask: np.ndarray, work: float, release_s: float, at_least: float) -> float:
