@@ -10,6 +10,10 @@ Suites:
           and a bandwidth sweep of the pretraining example
   world   contract 1.1 instances (sites, windows, failure rates, quorum): verify, gap, and the
           time to the first plan against the same instances without the new fields
+  policy  policy-shaped instances (default policy, scarce TEE nodes, operators with several nodes):
+          gap, and the bound without the spread groups
+  saga    peers: every SAGA heuristic (pip install -e ".[peers]") against the heuristic and the
+          engine on SAGA's generators and the shared traces, every schedule verified
 
 Each suite prints a markdown table and writes JSON to benchmarks/results/<suite>.json.
 """
@@ -181,22 +185,21 @@ SUITES = {"heft": suite_heft, "stg": suite_stg, "traces": suite_traces}
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suites", nargs="*", help=f"some of {', '.join(SUITES)} (default: all)")
+    ap.add_argument("suites", nargs="*", help="some of heft, stg, traces, scale, gangs, world, policy, saga (default: all)")
     ap.add_argument("--quick", action="store_true", help="smaller samples and time limits")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    from . import gangs, scale, world
+    from . import gangs, policy, saga, scale, world
 
-    SUITES["gangs"] = gangs.suite_gangs
-    SUITES["scale"] = scale.suite_scale
-    SUITES["world"] = world.suite_world
-    chosen = args.suites or list(SUITES)
+    suites = {**SUITES, "gangs": gangs.suite_gangs, "scale": scale.suite_scale, "world": world.suite_world,
+              "saga": saga.suite_saga, "policy": policy.suite_policy}
+    chosen = args.suites or list(suites)
     for name in chosen:
-        if name not in SUITES:
+        if name not in suites:
             ap.error(f"unknown suite {name!r}")
     for name in chosen:
         t0 = time.perf_counter()
-        doc = SUITES[name](args)
+        doc = suites[name](args)
         doc["wall_s"] = time.perf_counter() - t0
         save(name, doc)
         print(f"\n({name}: {doc['wall_s']:.0f} s; JSON in benchmarks/results/{name}.json)\n", flush=True)
