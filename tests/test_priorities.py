@@ -1,4 +1,4 @@
-"""The heuristic portfolio's rules (HEFT, CPoP, PEFT): published results, the rules of the contract
+"""The heuristic portfolio's rules (HEFT, CPoP, PEFT, one node, Sufferage): published results, the rules of the contract
 under every rule, and a portfolio never worse than plain HEFT."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from scheduler.analysis.verify import verify_plan
 from scheduler.domain import NodePool, Objective, PlanStatus, Workload
 from scheduler.engine.heuristic import HeuristicRule, HeuristicSettings, list_schedule
 from scheduler.engine.heuristic.priorities import critical_path_node, downward_ranks, task_order, upward_ranks
-from scheduler.engine.schedule import to_plan
+from scheduler.engine.schedule import Replica, to_plan
 from scheduler.errors import Infeasible
 from scheduler.problem import Problem
 
@@ -67,3 +67,55 @@ def test_every_rule_keeps_the_rules_and_the_portfolio_beats_heft(inst) -> None:
     best = plan(wl, pool, pol, engine="heuristic", time_limit_s=30)
     assert best.heuristic_makespan_s <= heft.makespan(p) + 1e-9
     assert best.makespan_s <= heft.makespan(p) + 1e-9
+
+
+def _fork(data_gb: float) -> tuple[Workload, NodePool]:
+    """a feeds b and c with `data_gb` each, on two equal one-GPU nodes over a 1 Gb/s link."""
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 10},
+        {"id": "b", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": data_gb}]},
+        {"id": "c", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": data_gb}]}]})
+    pool = NodePool.model_validate({"nodes": [{"id": "n1", "gpus": 1, "bandwidth_gbps": 1},
+                                              {"id": "n2", "gpus": 1, "bandwidth_gbps": 1}]})
+    return wl, pool
+
+
+def test_one_node_keeps_heavy_data_at_home_and_the_portfolio_takes_it() -> None:
+    # the transfer (8 s per GB) costs more than running b and c one after the other
+    wl, pool = _fork(data_gb=5.0)
+    p = Problem(wl, pool)
+    one = list_schedule(p, HeuristicSettings(rule=HeuristicRule.ONE_NODE))
+    assert {r.node for reps in one.replicas for r in reps} == {0}
+    assert one.makespan(p) == pytest.approx(30.0)
+    assert plan(wl, pool, engine="heuristic").makespan_s == pytest.approx(30.0)
+
+
+def test_sufferage_places_first_the_task_that_loses_most_without_its_node() -> None:
+    # y (10 s on the fast node, 12 s on the slow one) has the higher mean, so HEFT gives it the fast node
+    # first; x (1 s or 20 s) loses 19 s without it against y's 2 s, so Sufferage places x there first
+    wl = Workload.model_validate({"tasks": [
+        {"id": "x", "duration_s": 1, "duration_by_gpu": {"fast": 1, "slow": 20}},
+        {"id": "y", "duration_s": 10, "duration_by_gpu": {"fast": 10, "slow": 12}}]})
+    pool = NodePool.model_validate({"nodes": [{"id": "f", "gpu": "fast", "gpus": 1},
+                                              {"id": "s", "gpu": "slow", "gpus": 1}]})
+    p = Problem(wl, pool)
+    x, y, fast = p.dag.index["x"], p.dag.index["y"], p.nodes.index["f"]
+    heft = list_schedule(p, HeuristicSettings(rule=HeuristicRule.HEFT))
+    assert (heft.replicas[y][0].node, heft.replicas[y][0].start) == (fast, 0.0)
+    s = list_schedule(p, HeuristicSettings(rule=HeuristicRule.SUFFERAGE))
+    assert (s.replicas[x][0].node, s.replicas[x][0].start) == (fast, 0.0)
+    assert s.makespan(p) == pytest.approx(11.0)
+
+
+def test_sufferage_steps_over_finished_tasks() -> None:
+    # replanning: a and its child b finished, c (b's child) and d (a's) still to place
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 5}, {"id": "b", "duration_s": 5, "depends_on": ["a"]},
+        {"id": "c", "duration_s": 5, "depends_on": ["b"]}, {"id": "d", "duration_s": 5, "depends_on": ["a"]}]})
+    pool = NodePool.model_validate({"nodes": [{"id": "n1", "gpus": 1}, {"id": "n2", "gpus": 1}]})
+    p = Problem(wl, pool)
+    a, b = p.dag.index["a"], p.dag.index["b"]
+    fixed = {a: [Replica(0, 0.0, 5.0)], b: [Replica(0, 5.0, 10.0)]}
+    s = list_schedule(p, HeuristicSettings(rule=HeuristicRule.SUFFERAGE, fixed=fixed, finished={a, b}))
+    assert s.complete
+    assert s.replicas[p.dag.index["c"]][0].start >= 10.0

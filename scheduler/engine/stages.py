@@ -21,6 +21,7 @@ import numpy as np
 from ..domain import Objective, Plan, PlanStatus, Unplaceable
 from ..domain.rules import COST_EPS_USD, DEADLINE_TOLERANCE_S, PROBABILITY_EPS, meets
 from ..errors import Infeasible, InfeasibleReason
+from ..problem import Problem
 from ..problem.gangs import hand_picked_gangs
 from .bounds import Bounds, compute_bounds
 from .cost_bound import deadline_cost_bound
@@ -29,7 +30,12 @@ from .heuristic import HeuristicRule, heuristic_schedule, list_schedule, retime
 from .run import PlanningRun, lookahead_pays, portfolio_pays
 from .schedule import Replica, Schedule, replicas_of_rows, to_plan
 
-PORTFOLIO = (HeuristicRule.PEFT, HeuristicRule.CPOP)  # run after HEFT (plain and with lookahead)
+# run after HEFT (plain and with lookahead): (rule, lookahead); PEFT's optimistic costs already look ahead
+PORTFOLIO = ((HeuristicRule.PEFT, False), (HeuristicRule.CPOP, False), (HeuristicRule.CPOP, True),
+             (HeuristicRule.ONE_NODE, False), (HeuristicRule.SUFFERAGE, False))
+# the dynamic rules scan each task's nodes once and then, per step, every ready task's finish on the
+# node taken: about tasks x (nodes + ready tasks) searches; they run on small instances only
+DYNAMIC_MAX_SEARCHES = 2_000
 COST_BOUND_SHARE, COST_BOUND_MAX_S = 0.1, 2.0  # of the time limit, for the deadline-aware cost bound
 
 
@@ -125,15 +131,22 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
 
 
 def _portfolio_warm_starts(run: PlanningRun) -> None:
-    """The other rules of the portfolio (`scheduler.engine.heuristic.priorities`: CPoP, PEFT), each while
-    time is left; the best schedule of all is the warm start."""
-    for rule in PORTFOLIO:
+    """The other rules of the portfolio (`scheduler.engine.heuristic.priorities`: PEFT, CPoP plain and with
+    lookahead when data moves, one node), each while time is left; the best schedule of all is the warm start."""
+    looks = lookahead_pays(run.problem)
+    for rule, lookahead in PORTFOLIO:
         if run.out_of_time():
             return
+        if (lookahead and not looks) or (rule is HeuristicRule.SUFFERAGE and not _dynamic_pays(run.problem)):
+            continue
         try:
-            _offer_warm_start(run, list_schedule(run.problem, run.heuristic_settings(rule=rule)))
+            _offer_warm_start(run, list_schedule(run.problem, run.heuristic_settings(rule=rule, lookahead=lookahead)))
         except Infeasible:  # e.g. CPoP's critical-path node has no window for a task: the others stand
             continue
+
+
+def _dynamic_pays(problem: Problem) -> bool:
+    return problem.n_tasks * (problem.n_nodes + problem.dag.widest_level) <= DYNAMIC_MAX_SEARCHES
 
 
 def _hand_picked_warm_starts(run: PlanningRun) -> None:

@@ -99,6 +99,11 @@ class Problem:
         return len(self.nodes)
 
     @cached_property
+    def mean_transfer_s_per_gb(self) -> float:
+        """Seconds to move one GB between two nodes drawn at random (`LinkTable.mean_transfer_s_per_gb`)."""
+        return self.links.mean_transfer_s_per_gb()
+
+    @cached_property
     def n_edges(self) -> int:
         return self.dag.n_edges
 

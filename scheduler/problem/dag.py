@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cached_property
 
 from ..domain import Task, Workload
@@ -63,6 +64,15 @@ class TaskGraph:
     @cached_property
     def has_writes(self) -> bool:
         return any(self.writes)
+
+    @cached_property
+    def widest_level(self) -> int:
+        """The most tasks at one depth (a task's depth: 1 + its deepest parent's): about how many tasks
+        are ready at once in list scheduling."""
+        depth = [0] * len(self.tasks)
+        for i, ps in enumerate(self.parents):
+            depth[i] = 1 + max((depth[p] for p, _ in ps), default=-1)
+        return max(Counter(depth).values(), default=0)
 
     @cached_property
     def moves_data(self) -> bool:

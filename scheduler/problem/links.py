@@ -17,6 +17,10 @@ from ..domain.workload import Site
 from .nodes import NodeTable
 
 
+MEAN_EXACT_NODES = 256  # up to this many nodes the mean transfer time is over every pair
+MEAN_SAMPLE_SOURCES, MEAN_SAMPLE_TARGETS = 64, 4096
+
+
 class LinkTable:
     """Bandwidth (Gbit/s) and transfer times (s) between nodes by index.
 
@@ -98,6 +102,21 @@ class LinkTable:
         out = data_gb * 8.0 / bw
         out[targets == a] = 0.0
         return out
+
+    def mean_transfer_s_per_gb(self) -> float:
+        """Seconds to move one GB between two nodes drawn at random (the same node twice included, where
+        it is free): HEFT's average communication cost per unit of data. Exact over every ordered pair up
+        to `MEAN_EXACT_NODES` nodes, else over a fixed sample of sources and targets."""
+        n = len(self.bandwidth)
+        if n < 2:
+            return 0.0
+        if n <= MEAN_EXACT_NODES:
+            sources, targets = np.arange(n), np.arange(n)
+        else:
+            rng = np.random.default_rng(0)
+            sources = rng.choice(n, MEAN_SAMPLE_SOURCES, replace=False)
+            targets = rng.choice(n, MEAN_SAMPLE_TARGETS, replace=False)
+        return float(np.mean([self.transfers_from(int(a), 1.0, targets) for a in sources]))
 
     def peer_bandwidth(self) -> np.ndarray:
         """Per node, the most Gbit/s it can have to any other node (an upper bound: links included)."""

@@ -11,8 +11,8 @@ from ...errors import Infeasible
 from ...problem import Problem
 from ..schedule import Schedule
 from .builder import Builder
-from .placement import place_task
-from .priorities import HeuristicRule, critical_path_node, downward_ranks, optimistic_costs, task_order, \
+from .placement import FirstFinishes, place_task
+from .priorities import HeuristicRule, critical_path_node, downward_ranks, fastest_common_node, optimistic_costs, task_order, \
     upward_ranks
 from .settings import HeuristicSettings
 from .success import reach_success
@@ -48,8 +48,11 @@ def _list_schedule(problem: Problem, opt: HeuristicSettings, sub_deadlines: np.n
     reasons = problem.static_reasons(b.allowed, opt.finished, kept)
     if reasons:
         raise Infeasible(reasons)
-    for i in _order(b, opt.rule):
-        place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
+    if opt.rule is HeuristicRule.SUFFERAGE:
+        _place_by_sufferage(b, sub_deadlines)
+    else:
+        for i in _order(b, opt.rule):
+            place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
     if opt.success_target is not None:
         try:
             reach_success(b, opt.success_target)
@@ -69,7 +72,11 @@ def _order(b: Builder, rule: HeuristicRule) -> list[int]:
     critical-path node and PEFT gives the builder its optimistic cost table."""
     problem, skip = b.p, b.opt.finished
     rank = upward_ranks(problem, b.consider)
-    if rule is HeuristicRule.HEFT:
+    if rule is HeuristicRule.ONE_NODE:
+        single = [i for i in range(problem.n_tasks) if problem.required[i] == 1 and i not in b.opt.fixed
+                  and i not in skip]
+        _pin(b, single, fastest_common_node(problem, b.consider, single))
+    if rule in (HeuristicRule.HEFT, HeuristicRule.ONE_NODE):
         # equal ranks: the larger GPU demand first, as in packing (small tasks fit the gaps it leaves)
         order = sorted(range(problem.n_tasks),
                        key=lambda i: (-rank[i], -problem.dag.tasks[i].gpus * problem.required[i], i))
@@ -80,10 +87,48 @@ def _order(b: Builder, rule: HeuristicRule) -> list[int]:
         return task_order(problem, np.nan_to_num(np.nanmean(finite, axis=1)), skip)
     priority = rank + downward_ranks(problem, b.consider)
     path, node = critical_path_node(problem, b.consider, priority)
-    for i in path if node is not None else []:
-        if problem.required[i] == 1 and i not in b.opt.fixed:
-            b.allowed[i] = b.consider[i] = np.array([node], dtype=np.int64)
+    _pin(b, [i for i in path if problem.required[i] == 1 and i not in b.opt.fixed], node)
     return task_order(problem, priority, skip)
+
+
+def _place_by_sufferage(b: Builder, sub_deadlines: np.ndarray | None) -> None:
+    """Sufferage (Maheswaran et al., 1999): of the ready tasks, place next the one that would lose most
+    if denied its best node (second-best finish minus best finish); HEFT's upward rank breaks ties."""
+    problem, skip = b.p, b.opt.finished
+    rank = upward_ranks(problem, b.consider)
+    waiting = np.array([len(problem.dag.parents[i]) for i in range(problem.n_tasks)])
+    ready: dict[int, FirstFinishes | None] = {}
+
+    def release(i: int) -> None:
+        for c, _ in problem.dag.children[i]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready[c] = FirstFinishes(b, c) if c not in skip else None
+
+    for i in range(problem.n_tasks):
+        if waiting[i] == 0:
+            ready[i] = FirstFinishes(b, i) if i not in skip else None
+    while ready:
+        done = [i for i, f in ready.items() if f is None]  # placed already (finished): release the children
+        if done:
+            for i in done:
+                del ready[i]
+                release(i)
+            continue
+        i = max(ready, key=lambda j: (ready[j].loss_s(), float(rank[j]), -j))  # type: ignore[union-attr]
+        del ready[i]
+        place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
+        taken = {n for r in b.sched.replicas[i] for n in r.nodes}
+        for f in ready.values():
+            if f is not None:
+                f.taken(taken)
+        release(i)
+
+
+def _pin(b: Builder, tasks: list[int], node: int | None) -> None:
+    """Allow `tasks` only `node` (nothing changes when it is None)."""
+    for i in tasks if node is not None else []:
+        b.allowed[i] = b.consider[i] = np.array([node], dtype=np.int64)
 
 
 def retime(problem: Problem, schedule: Schedule, options: HeuristicSettings) -> Schedule:

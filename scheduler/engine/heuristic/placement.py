@@ -193,6 +193,35 @@ def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
         picker.take(k)
 
 
+class FirstFinishes:
+    """Where a ready task's first replica could finish on each node it scans, were it placed now (inf: no
+    window holds it), kept up to date as other tasks take nodes: what the dynamic rules (Sufferage)
+    compare between ready tasks. A placement changes only the finishes on the nodes it took."""
+
+    def __init__(self, b: Builder, i: int) -> None:
+        self.b, self.i = b, i
+        self.nodes = _scan_nodes(b, i, [r.node for r in b.sched.replicas[i]])
+        cand = _candidates(b, i, self.nodes, with_look=False)
+        self.ready, self.runtime = cand.ready, cand.runtime
+        self.finish = np.array([self._on(k) for k in range(len(self.nodes))])
+
+    def _on(self, k: int) -> float:
+        rt = float(self.runtime[k])
+        return self.b.earliest_on(int(self.nodes[k]), float(self.ready[k]), rt, self.b.p.dag.tasks[self.i].gpus) + rt
+
+    def taken(self, nodes: set[int]) -> None:
+        """Nodes that just received a replica: their finishes again."""
+        for k in np.flatnonzero(np.isin(self.nodes, np.fromiter(nodes, dtype=np.int64))).tolist():
+            self.finish[k] = self._on(k)
+
+    def loss_s(self) -> float:
+        """Second-best finish minus best (inf with fewer than two finite finishes)."""
+        if len(self.finish) < 2:
+            return math.inf
+        best, second = np.partition(self.finish, 1)[:2]
+        return float(second - best) if math.isfinite(second) else math.inf
+
+
 def _scan_nodes(b: Builder, i: int, chosen: list[int]) -> np.ndarray:
     """The nodes to scan for task `i`: its shortlist plus the nodes holding a parent's data (all allowed
     nodes when the shortlist cannot meet the replica rules), without the nodes and spread values used."""
