@@ -42,8 +42,9 @@ def measure(kind: str, tasks: int, nodes: int, seed: int, limit_s: float) -> dic
     p = plan(wl, pool, policy, time_limit_s=limit_s, seed=seed)
     secs = time.perf_counter() - t0
     row = {"instance": f"{kind}-{tasks}/pool-{nodes}/s{seed}", "status": p.status.value, "seconds": secs}
-    if p.makespan_s is None:
-        return row
+    if p.makespan_s is None:  # the generated pool lacks nodes some level needs: say which rule, for whom
+        first = (p.unplaceable or [None])[0]
+        return {**row, "why no plan": f"{first.rule}: {first.message}"[:90] if first is not None else ""}
     return {**row, "makespan": p.makespan_s, "bound": p.lower_bound_s, "gap": p.gap,
             "critical path": b.critical_path_s, "energy": b.energy_s, "fastest GPUs": b.fastest_gpus_s,
             "bound w/o spread": without_spread, "verified": verify_plan(wl, pool, policy, p).ok}
@@ -67,5 +68,5 @@ def suite_policy(args: argparse.Namespace) -> dict:
           f"mean {summary['gap_mean']:.1%}, max {summary['gap_max']:.1%} (mean {summary['gap_mean_without_spread']:.1%}"
           f" with the bound before the spread groups)\n")
     print(table(rows, ["instance", "status", "makespan", "bound", "gap", "critical path", "energy", "fastest GPUs",
-                       "bound w/o spread", "seconds", "verified"]))
+                       "bound w/o spread", "seconds", "verified", "why no plan"]))
     return {"rows": rows, "summary": summary}

@@ -46,3 +46,17 @@ def test_vectorised_transfers_agree() -> None:
         want = [net.transfer_s(POOL.nodes[a].id, POOL.nodes[b].id, 3.0) for b in range(4)]
         assert got.tolist() == pytest.approx(want)
         assert [p.links.transfer(a, b, 3.0) for b in range(4)] == pytest.approx(want)
+
+
+def test_mean_transfer_is_over_every_ordered_pair_links_included() -> None:
+    p = Problem(Workload.model_validate({"tasks": [{"id": "t", "duration_s": 1}]}), POOL)
+    seconds = [0.0 if x == y else 8.0 / Network(POOL).bandwidth_gbps(x, y) for x in "abcd" for y in "abcd"]
+    assert p.mean_transfer_s_per_gb == pytest.approx(float(np.mean(seconds)))
+
+
+@pytest.mark.parametrize("n", [300, 5000])  # sampled: fewer nodes than the sample's targets, and more
+def test_mean_transfer_on_large_pools_is_sampled(n: int) -> None:
+    pool = NodePool.model_validate({"nodes": [{"id": f"n{k}", "bandwidth_gbps": 10} for k in range(n)]})
+    p = Problem(Workload.model_validate({"tasks": [{"id": "t", "duration_s": 1}]}), pool)
+    # every pair takes 0.8 s per GB, the same node none: the mean sits just below 0.8
+    assert 0.75 < p.mean_transfer_s_per_gb < 0.8

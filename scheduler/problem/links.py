@@ -114,8 +114,8 @@ class LinkTable:
             sources, targets = np.arange(n), np.arange(n)
         else:
             rng = np.random.default_rng(0)
-            sources = rng.choice(n, MEAN_SAMPLE_SOURCES, replace=False)
-            targets = rng.choice(n, MEAN_SAMPLE_TARGETS, replace=False)
+            sources = rng.choice(n, min(n, MEAN_SAMPLE_SOURCES), replace=False)
+            targets = rng.choice(n, min(n, MEAN_SAMPLE_TARGETS), replace=False)
         return float(np.mean([self.transfers_from(int(a), 1.0, targets) for a in sources]))
 
     def peer_bandwidth(self) -> np.ndarray:

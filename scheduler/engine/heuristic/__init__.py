@@ -14,7 +14,7 @@ contract's precedence rule). HEFT is myopic about where the data goes next;
 - `timeline`: GPU slots in use on a node over time, with insertion;
 - `settings`: what a run is asked for;
 - `builder`: one run's state; `placement`: one task's replicas; `success`: a success target;
-- `priorities`: the rules of the portfolio (HEFT, CPoP, PEFT): task order and node weights;
+- `priorities`: the rules of the portfolio (HEFT, CPoP, PEFT, one node, Sufferage): task order and node weights;
 - `list_scheduling`: one run in a rule's order, and re-timing; `cost_mode`: sub-deadlines, the entry point.
 """
 
