@@ -43,8 +43,8 @@ def measure(kind: str, tasks: int, nodes: int, seed: int, limit_s: float) -> dic
     secs = time.perf_counter() - t0
     row = {"instance": f"{kind}-{tasks}/pool-{nodes}/s{seed}", "status": p.status.value, "seconds": secs}
     if p.makespan_s is None:  # the generated pool lacks nodes some level needs: say which rule, for whom
-        first = (p.unplaceable or [None])[0]
-        return {**row, "why no plan": f"{first.rule}: {first.message}"[:90] if first is not None else ""}
+        why = f"{p.unplaceable[0].rule}: {p.unplaceable[0].message}"[:90] if p.unplaceable else ""
+        return {**row, "why no plan": why}
     return {**row, "makespan": p.makespan_s, "bound": p.lower_bound_s, "gap": p.gap,
             "critical path": b.critical_path_s, "energy": b.energy_s, "fastest GPUs": b.fastest_gpus_s,
             "bound w/o spread": without_spread, "verified": verify_plan(wl, pool, policy, p).ok}

@@ -188,26 +188,20 @@ def retimed_starts(wl: Workload, pool: NodePool, schedule) -> dict[str, float]:
 
     net = Network(pool)
     node_of = {t.name: t.node for tasks in schedule.mapping.values() for t in tasks}
-    prev: dict[str, str | None] = {}
-    for tasks in schedule.mapping.values():
-        ordered = sorted(tasks, key=lambda t: (t.start, t.end))
-        for a, b in zip([None, *ordered], ordered):
-            prev[b.name] = a.name if a is not None else None
     by_id = {t.id: t for t in wl.tasks}
+    topo = {t: k for k, t in enumerate(wl.topological_order)}
+    # SAGA's start order (zero-length tasks at one instant in precedence order) has every parent and
+    # every earlier task on the same node first
+    order = sorted((t for tasks in schedule.mapping.values() for t in tasks),
+                   key=lambda t: (float(t.start), float(t.end), topo[t.name]))
+    node_free: dict[str, float] = {}
     end: dict[str, float] = {}
     start: dict[str, float] = {}
-
-    def visit(name: str) -> float:
-        if name not in end:
-            t = by_id[name]
-            ready = [visit(d.task) + net.transfer_s(node_of[d.task], node_of[name], d.data_gb) for d in t.depends_on]
-            before = prev[name]
-            start[name] = max([0.0, *ready, *([visit(before)] if before is not None else [])])
-            end[name] = start[name] + t.duration_by_gpu[node_of[name]]
-        return end[name]
-
-    for t in wl.tasks:
-        visit(t.id)
+    for s in order:
+        t, node = by_id[s.name], s.node
+        ready = [end[d.task] + net.transfer_s(node_of[d.task], node, d.data_gb) for d in t.depends_on]
+        start[s.name] = max([0.0, node_free.get(node, 0.0), *ready])
+        end[s.name] = node_free[node] = start[s.name] + t.duration_by_gpu[node]
     return start
 
 

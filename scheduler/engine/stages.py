@@ -132,7 +132,8 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
 
 def _portfolio_warm_starts(run: PlanningRun) -> None:
     """The other rules of the portfolio (`scheduler.engine.heuristic.priorities`: PEFT, CPoP plain and with
-    lookahead when data moves, one node), each while time is left; the best schedule of all is the warm start."""
+    lookahead when data moves, one node, Sufferage on small instances), each while time is left; the best
+    schedule of all is the warm start."""
     looks = lookahead_pays(run.problem)
     for rule, lookahead in PORTFOLIO:
         if run.out_of_time():

@@ -97,32 +97,35 @@ def _place_by_sufferage(b: Builder, sub_deadlines: np.ndarray | None) -> None:
     problem, skip = b.p, b.opt.finished
     rank = upward_ranks(problem, b.consider)
     waiting = np.array([len(problem.dag.parents[i]) for i in range(problem.n_tasks)])
-    ready: dict[int, FirstFinishes | None] = {}
+    ready: dict[int, FirstFinishes] = {}
 
-    def release(i: int) -> None:
+    def released(i: int) -> list[int]:
+        """The children of `i` (just placed) whose parents are now all placed."""
+        out = []
         for c, _ in problem.dag.children[i]:
             waiting[c] -= 1
             if waiting[c] == 0:
-                ready[c] = FirstFinishes(b, c) if c not in skip else None
+                out.append(c)
+        return out
 
-    for i in range(problem.n_tasks):
-        if waiting[i] == 0:
-            ready[i] = FirstFinishes(b, i) if i not in skip else None
+    def enter(tasks: list[int]) -> None:
+        """Into the ready set; a finished task (placed already) releases its children at once."""
+        while tasks:
+            i = tasks.pop()
+            if i in skip:
+                tasks.extend(released(i))
+            else:
+                ready[i] = FirstFinishes(b, i)
+
+    enter([i for i in range(problem.n_tasks) if waiting[i] == 0])
     while ready:
-        done = [i for i, f in ready.items() if f is None]  # placed already (finished): release the children
-        if done:
-            for i in done:
-                del ready[i]
-                release(i)
-            continue
-        i = max(ready, key=lambda j: (ready[j].loss_s(), float(rank[j]), -j))  # type: ignore[union-attr]
+        i = max(ready, key=lambda j: (ready[j].loss_s(), float(rank[j]), -j))
         del ready[i]
         place_task(b, i, None if sub_deadlines is None else float(sub_deadlines[i]))
         taken = {n for r in b.sched.replicas[i] for n in r.nodes}
         for f in ready.values():
-            if f is not None:
-                f.taken(taken)
-        release(i)
+            f.taken(taken)
+        enter(released(i))
 
 
 def _pin(b: Builder, tasks: list[int], node: int | None) -> None:
