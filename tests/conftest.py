@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 # Prefect reads these at import: a private home, no telemetry (it races the migrations), no tracking
@@ -61,6 +63,28 @@ def prefect_harness():
     with prefect_test_harness(server_startup_timeout=PREFECT_STARTUP_TIMEOUT_S), \
             temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+SDL_PARSER = ROOT / "tests" / "sdl_parser"
+
+
+@pytest.fixture(scope="session")
+def sdl_parser() -> Callable[[list[Path]], dict]:
+    """Akash's own SDL parser (npm @akashnetwork/chain-sdk, pinned in tests/sdl_parser) run by the machine's
+    Node.js over SDL files: file -> what it made of it. `.ci/run` installs it; a run without it installs it
+    here (npm ci, about 10 s); no Node.js or npm is a failure, not a skip."""
+    if not (SDL_PARSER / "node_modules" / "@akashnetwork" / "chain-sdk").is_dir():
+        if shutil.which("npm") is None:
+            pytest.fail("Akash's SDL parser needs Node.js and npm (apt-get install nodejs npm)")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(SDL_PARSER)], check=True,
+                       capture_output=True, timeout=600)
+
+    def parse(files: list[Path]) -> dict:
+        done = subprocess.run(["node", str(SDL_PARSER / "check.mjs"), *map(str, files)], capture_output=True,
+                              text=True, timeout=300, check=True)
+        return json.loads(done.stdout)
+
+    return parse
 
 
 @pytest.fixture(scope="session")

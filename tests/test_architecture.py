@@ -22,8 +22,9 @@ LAYERS = {
     "engine": {"domain", "problem"},
     "analysis": {"domain", "formats", "problem", "engine"},
     "pictures": {"domain", "formats", "problem", "analysis"},
-    "generate": set(),
-    "cli": {"domain", "formats", "problem", "engine", "analysis", "pictures", "generate"},
+    "generate": {"domain"},
+    "marketplace": {"domain"},
+    "cli": {"domain", "formats", "problem", "engine", "analysis", "pictures", "generate", "marketplace"},
 }
 MACHINERY = {  # third-party packages and the only layers that may import them
     "ortools": {"engine"},

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .verbs.akash import export_app, import_app
 from .verbs.explain import explain
 from .verbs.pareto import pareto
 from .verbs.plan import plan_app
@@ -49,3 +50,5 @@ app.command()(pareto)
 app.command()(replan)
 app.command()(simulate)
 app.command()(schema)
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")

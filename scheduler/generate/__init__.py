@@ -16,18 +16,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-# model: (memory GB, speed vs A100-40GB, USD per GPU-hour on decentralised markets, can do GPU CC)
-GPU_MODELS: dict[str, tuple[float, float, float, bool]] = {
-    "H200-141GB": (141, 2.6, 2.90, True),
-    "H100-80GB": (80, 2.2, 1.95, True),
-    "A100-80GB": (80, 1.15, 1.10, False),
-    "A100-40GB": (40, 1.0, 0.85, False),
-    "L40S-48GB": (48, 0.85, 0.70, False),
-    "RTX-A6000": (48, 0.55, 0.42, False),
-    "RTX-4090": (24, 0.70, 0.32, False),
-    "RTX-3090": (24, 0.45, 0.19, False),
-    "A10-24GB": (24, 0.38, 0.24, False),
-}
+from ..domain.gpus import GPU_MODELS
+
 DATACENTRE_MODELS = ["H200-141GB", "H100-80GB", "A100-80GB", "A100-40GB", "L40S-48GB"]
 CONSUMER_MODELS = ["RTX-4090", "RTX-3090", "RTX-A6000", "A10-24GB"]
 
@@ -115,7 +105,8 @@ def add_churn(pool: dict[str, Any], seed: int = 0, *, start_hour: int = 9, night
 
 
 def _machine(rng: random.Random, model: str, datacentre: bool, base_rep: float) -> dict[str, Any]:
-    memory, speed, price, gpu_cc = GPU_MODELS[model]
+    g = GPU_MODELS[model]
+    memory, speed, price, gpu_cc = g.memory_gb, g.speed, g.price_per_gpu_hour, g.confidential
     tee: list[str] = []
     if datacentre:
         cpu = rng.random()
@@ -196,6 +187,9 @@ def generate_fanout(n_tasks: int, seed: int = 0) -> dict[str, Any]:
     return {"name": f"fanout-{n_tasks}-{seed}", "tasks": tasks}
 
 
+FINETUNE_IMAGE = "ghcr.io/example/llm-finetune:2026.11"
+
+
 def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6,
                       data_site: bool = False) -> dict[str, Any]:
     """A fine-tuning pipeline: restricted ingest, an anonymiser, tokenisation, training,
@@ -238,6 +232,10 @@ def generate_finetune(seed: int = 0, *, tokenizers: int = 6, benches: int = 6,
     tasks.append({"id": "model-card", "duration_s": 120, "gpus": 0,
                   "depends_on": [{"task": "eval", "data_gb": 0.01}, {"task": "redteam", "data_gb": 0.01}],
                   "writes": [{"site": "customer-bucket", "data_gb": 0.05}]})
+    for t in tasks:  # what `scheduler export akash` runs: one image, a step per task
+        step = t["id"].rsplit("-", 1)[0] if t["id"][-1].isdigit() else t["id"]
+        shard = f" --shard {t['id'].rsplit('-', 1)[1]}" if t["id"][-1].isdigit() else ""
+        t["labels"] = {"image": FINETUNE_IMAGE, "command": f"python -m pipeline.{step.replace('-', '_')}{shard}"}
     sites = [{"id": "customer-bucket", "network": "self-hosted", "region": "eu-central", "country": "DE",
               "bandwidth_gbps": 10, "level": "restricted"}]
     return {"name": f"llm-finetune-{seed}", "sites": sites, "tasks": tasks}
@@ -298,7 +296,8 @@ def generate_gang_pool(n_nodes: int = 24, seed: int = 0, *, campus_nodes: int = 
     regions = list(REGIONS)
     while len(nodes) < n_nodes:
         model = rng.choice(["H100-80GB", "H100-80GB", "H200-141GB", "A100-80GB"])
-        memory, speed, price, gpu_cc = GPU_MODELS[model]
+        g = GPU_MODELS[model]
+        memory, speed, price, gpu_cc = g.memory_gb, g.speed, g.price_per_gpu_hour, g.confidential
         region = rng.choices(regions, REGION_WEIGHTS)[0]
         tee = ["tdx", "nvidia-cc"] if gpu_cc and rng.random() < 0.6 else (["sev-snp"] if rng.random() < 0.3 else [])
         network = rng.choice(NETWORKS)
