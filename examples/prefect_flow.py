@@ -19,7 +19,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 from prefect import flow, task  # noqa: E402
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
-from prefect_placement import LocalBackend, plan_placement, run_plan, verify_placement  # noqa: E402
+from prefect_placement import LocalBackend, current_placement, plan_placement, run_plan, verify_placement  # noqa: E402
 
 from scheduler import load_nodes, load_policy, load_workload  # noqa: E402
 
@@ -30,7 +30,8 @@ POLICY = load_policy(HERE.parent / "policies" / "default.yaml")
 
 
 @task(retries=1, retry_delay_seconds=0, log_prints=True)
-def toy_step(inputs: dict, placement: dict) -> str:
+def toy_step(inputs: dict) -> str:
+    placement = current_placement().as_dict()  # where this replica runs
     """Stands in for real work: the same output on every replica, so replicas cross-check."""
     print(f"{placement['task']} running on {placement['node']} ({placement['level']})")
     return f"{placement['task']}(" + ",".join(sorted(inputs)) + ")"

@@ -31,13 +31,14 @@ def test_plan_run_fail_and_replan() -> None:
         FlowRunFilter,
         FlowRunFilterId,
     )
-    from prefect_placement import LocalBackend, plan_placement, run_plan
+    from prefect_placement import LocalBackend, current_placement, plan_placement, run_plan
 
     order: list[tuple[str, str]] = []
     lock = threading.Lock()
 
     @task
-    def step(inputs: dict, placement: dict) -> str:
+    def step(inputs: dict) -> str:
+        placement = current_placement().as_dict()  # where this replica runs
         with lock:
             order.append((placement["task"], placement["node"]))
         return placement["task"] + "(" + ",".join(sorted(inputs)) + ")"
@@ -211,18 +212,20 @@ def test_quorum_results_must_agree_and_windows_pass_through() -> None:
     """A quorum-2 task: two replicas that agree pass their result on; a step sees its window's end, its
     completion probability, the quorum and its reads and writes; replicas that disagree raise."""
     from prefect import flow, task
-    from prefect_placement import ResultsDisagree, plan_placement, run_plan
+    from prefect_placement import ResultsDisagree, current_placement, plan_placement, run_plan
 
     wl, pool, pol = _agreed_case()
     seen: list[dict] = []
 
     @task
-    def agree(inputs: dict, placement: dict) -> str:
+    def agree(inputs: dict) -> str:
+        placement = current_placement().as_dict()  # where this replica runs
         seen.append(placement)
         return "same"
 
     @task
-    def differ(inputs: dict, placement: dict) -> str:
+    def differ(inputs: dict) -> str:
+        placement = current_placement().as_dict()  # where this replica runs
         return placement["node"]  # every replica its own answer
 
     @flow
@@ -269,7 +272,7 @@ def test_refuses_a_replica_outside_its_nodes_window() -> None:
 
 def test_a_gang_replica_is_one_task_run_told_all_its_nodes() -> None:
     from prefect import flow, task
-    from prefect_placement import plan_placement, run_plan
+    from prefect_placement import current_placement, plan_placement, run_plan
 
     from scheduler.domain import NodePool
 
@@ -280,7 +283,8 @@ def test_a_gang_replica_is_one_task_run_told_all_its_nodes() -> None:
     calls: list[dict] = []
 
     @task
-    def step(inputs: dict, placement: dict) -> str:
+    def step(inputs: dict) -> str:
+        placement = current_placement().as_dict()  # where this replica runs
         calls.append(placement)
         return placement["task"]
 

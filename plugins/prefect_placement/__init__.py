@@ -1,18 +1,24 @@
-"""Placement of workload DAGs onto decentralised GPU pools, as Prefect tasks.
+"""Placement of workload DAGs onto decentralised GPU pools, inside Prefect flows.
 
-    from prefect import flow
-    from prefect_placement import plan_placement, run_plan
+    from prefect import flow, task
+    from prefect_placement import PlacementTaskRunner, current_placement
 
-    @flow
+    @task
+    def train(data): ...            # current_placement(): node, level, window end, ...
+
+    @flow(task_runner=PlacementTaskRunner(workload="workload.yaml", nodes="nodes.yaml",
+                                          policy="policy.yaml"))
     def pipeline():
-        plan = plan_placement("workload.yaml", "nodes.yaml", "policy.yaml")
-        return run_plan(plan, steps, workload=..., nodes=..., policy=...)
+        ...                          # plain task.submit(): each workload task on its planned nodes
 
-A thin face over the `scheduler` library; its tasks publish the plan as a keyed
-table artifact and a markdown summary.
+Or, with replanning when a node is lost: ``run_plan(plan_placement(...), steps, workload=...,
+nodes=..., policy=...)``. Backends (`LocalBackend`, `DeploymentBackend`) are Prefect Blocks;
+`placement_options` sets per-run options through a context variable. A thin face over the
+`scheduler` library; its tasks publish the plan as a table, a markdown summary and a Gantt chart.
 """
 
 from .artifacts import plan_markdown, plan_rows, publish_plan
+from .context import PlacementOptions, current_placement, placement_options, use_placement
 from .runner import (
     Backend,
     DeploymentBackend,
@@ -25,11 +31,14 @@ from .runner import (
     StepContext,
     is_node_loss,
     run_plan,
+    submit_replica,
 )
+from .task_runner import PlacementTaskRunner, ReplicaFuture
 from .tasks import plan_placement, verify_placement, whatif_placement
 
 __all__ = [
-    "Backend", "DeploymentBackend", "LocalBackend", "NodeLost", "PlacementFailed", "PlacementRefused", "ResultsDisagree", "RunResult",
-    "StepContext", "is_node_loss", "plan_markdown", "plan_placement", "plan_rows", "publish_plan", "run_plan",
-    "verify_placement", "whatif_placement",
+    "Backend", "DeploymentBackend", "LocalBackend", "NodeLost", "PlacementFailed", "PlacementOptions",
+    "PlacementRefused", "PlacementTaskRunner", "ReplicaFuture", "ResultsDisagree", "RunResult", "StepContext",
+    "current_placement", "is_node_loss", "placement_options", "plan_markdown", "plan_placement", "plan_rows",
+    "publish_plan", "run_plan", "submit_replica", "use_placement", "verify_placement", "whatif_placement",
 ]

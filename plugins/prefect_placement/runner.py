@@ -10,10 +10,13 @@ to its node. Prefect takes a leased concurrency slot per tag for every tagged ru
 submitted its node is checked against the rules of the task's effective level
 (trust, TEE, attestation, country...): a node that falls short is refused before
 any data moves. A gang replica (contract 1.1: one replica on several nodes at once) is
-one task run, tagged with every node it spans and told all of them (`nodes`), and so is a replica outside its node's availability windows
-(contract 1.1). Steps that take a ``placement`` argument see the window's end
+one task run, tagged with every node it spans and told all of them (`nodes`); a replica outside its
+node's availability windows (contract 1.1) is refused. A step's placement holds the window's end
 (`available_until_s`, to checkpoint before a lease ends), the replica's completion
-probability, the level's quorum and the task's reads and writes.
+probability, the level's quorum and the task's reads and writes. Steps read it with
+`current_placement()` (a context variable the backend sets for each replica), and
+`placement_options(...)` adds tags, job variables or a timeout to the replicas
+submitted inside it.
 
 A task whose level has a quorum k counts as done only when k replicas returned
 the same result (verification by agreement); that result is passed on, and
@@ -37,6 +40,7 @@ from typing import Any, Protocol
 
 import networkx as nx
 from prefect import Task, task
+from prefect.blocks.core import Block
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
@@ -50,6 +54,8 @@ from scheduler.engine.planner import PlanOptions
 from scheduler.problem import Problem
 
 from .artifacts import publish_plan
+from .context import current_options, use_placement
+from .tasks import Source, as_nodes, as_policy, as_workload
 
 log = logging.getLogger("prefect_placement")
 
@@ -110,12 +116,24 @@ class StepContext:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepContext:
+        """The inverse of `as_dict` (after a trip through JSON: lists back to tuples)."""
+        d = dict(data)
+        for key in ("reads", "writes"):
+            d[key] = tuple(tuple(x) for x in d.get(key) or ())
+        d["nodes"] = tuple(d.get("nodes") or ())
+        return cls(**d)
+
 
 class Backend(Protocol):
-    """Puts one replica of a step on its node; returns a Prefect future."""
+    """Puts one replica of a step on its node: the Prefect task to run there, with its parameters.
 
-    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
-               wait_for: list[PrefectFuture]) -> PrefectFuture: ...
+    `run_plan` and `PlacementTaskRunner` submit what `prepare` returns, with the replica's placement as
+    the current one (`current_placement`) and the `placement_options` of the block it was submitted in.
+    """
+
+    def prepare(self, step: Task, parameters: dict[str, Any], ctx: StepContext) -> tuple[Task, dict[str, Any]]: ...
 
 
 def _window_until(problem: Problem, n: int, start_s: float, end_s: float) -> float | None:
@@ -178,37 +196,37 @@ def _agreed(tid: str, values: list[Any], quorum: int) -> Any:
                           f"{len(values)}")
 
 
-def _accepts_placement(step: Task) -> bool:
-    try:
-        return "placement" in inspect.signature(step.fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 @task(name="node-outage")
 def _lost(node: str) -> State:
     # a failed state rather than a raised exception: an injected outage is news, not a traceback
     return Failed(message=f"injected outage: node {node} is gone", data=NodeLost(node, f"injected outage: node {node} is gone"))
 
 
-class LocalBackend:
-    """Runs every replica in this process (the flow's task runner); for development and tests.
+def _run_name(ctx: StepContext) -> str:
+    return f"{ctx.task}#{ctx.replica}@{'+'.join(ctx.nodes or (ctx.node,))}"
 
-    Args:
+
+def _tags(ctx: StepContext) -> set[str]:
+    return ctx.tags | set(current_options().tags)
+
+
+class LocalBackend(Block):
+    """Runs every replica in this process (the flow's task runner); for development and tests. A Prefect
+    Block: ``LocalBackend(outages=["n3"]).save("dev")``, then ``LocalBackend.load("dev")``.
+
+    Attributes:
         outages: nodes that are lost when a replica first runs on them (failure injection).
     """
 
-    def __init__(self, outages: Iterable[str] = ()) -> None:
-        self.outages = set(outages)
+    _block_type_name = "Placement Local Backend"
+    _description = "Runs each planned replica in the flow's own process (development, tests, failure injection)."
+    outages: list[str] = []
 
-    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
-               wait_for: list[PrefectFuture]) -> PrefectFuture:
-        name = f"{ctx.task}#{ctx.replica}@{'+'.join(ctx.nodes or (ctx.node,))}"
+    def prepare(self, step: Task, parameters: dict[str, Any], ctx: StepContext) -> tuple[Task, dict[str, Any]]:
         lost = next((n for n in ctx.nodes or (ctx.node,) if n in self.outages), None)
         if lost is not None:  # a gang is lost with any of its nodes
-            return _lost.with_options(tags=ctx.tags, task_run_name=name).submit(lost, wait_for=wait_for)
-        kwargs = {"placement": ctx.as_dict()} if _accepts_placement(step) else {}
-        return step.with_options(tags=ctx.tags, task_run_name=name).submit(inputs, wait_for=wait_for, **kwargs)
+            return _lost.with_options(tags=_tags(ctx), task_run_name=_run_name(ctx)), {"node": lost}
+        return step.with_options(tags=_tags(ctx), task_run_name=_run_name(ctx)), parameters
 
 
 @task(name="run-on-node")
@@ -223,38 +241,53 @@ def _run_remote(deployment: str, call: dict[str, Any], timeout_s: float | None) 
     return get_state_result(state) if state is not None else None
 
 
-class DeploymentBackend:
-    """Runs each replica as a flow run of one deployment, on a work queue per node.
+class DeploymentBackend(Block):
+    """Runs each replica as a flow run of one deployment, on a work queue per node. A Prefect Block:
+    ``DeploymentBackend("pipeline/step").save("akash")``, then ``DeploymentBackend.load("akash")``.
 
     Operators run a Prefect worker per rented node, polling the queue
     ``<queue_prefix><node id>`` of the work pool behind `deployment`. Each replica
     becomes ``run_deployment(deployment, parameters={"task", "inputs", "placement"},
     work_queue_name=<queue>, job_variables={"node", "network", "level"}, tags=...)``;
     a crashed flow run counts as a lost node. The deployment's flow receives the
-    task id, the parents' results and the placement, and dispatches to the step.
+    task id, the step's keyword arguments (``inputs``: under `run_plan` the parents'
+    results as the step's first argument, under `PlacementTaskRunner` the task's own
+    parameters) and the placement, and runs ``step.fn(**inputs)`` inside
+    ``use_placement(placement)``.
     """
 
-    def __init__(self, deployment: str, *, queue_prefix: str = "node-", timeout_s: float | None = None,
-                 job_variables: Mapping[str, Any] | None = None) -> None:
-        self.deployment = deployment
-        self.queue_prefix = queue_prefix
-        self.timeout_s = timeout_s
-        self.job_variables = dict(job_variables or {})
+    _block_type_name = "Placement Deployment Backend"
+    _description = "Runs each planned replica as a flow run of a deployment, on the work queue of its node."
+    deployment: str
+    queue_prefix: str = "node-"
+    timeout_s: float | None = None
+    job_variables: dict[str, Any] = {}
+
+    def __new__(cls, deployment: str | None = None, /, **data: Any) -> DeploymentBackend:
+        return super().__new__(cls, **data)
+
+    def __init__(self, deployment: str | None = None, /, **data: Any) -> None:
+        if deployment is not None:
+            data["deployment"] = deployment
+        super().__init__(**data)
 
     def call_for(self, inputs: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        """The keyword arguments of `run_deployment` for one replica (no network access)."""
+        """The keyword arguments of `run_deployment` for one replica (no network access); `inputs` are the
+        step's keyword arguments."""
+        options = current_options()
         return {
             "parameters": {"task": ctx.task, "inputs": inputs, "placement": ctx.as_dict()},
             "work_queue_name": f"{self.queue_prefix}{ctx.node}",
-            "job_variables": {**self.job_variables, "node": ctx.node, "network": ctx.network, "level": ctx.level},
-            "tags": sorted(ctx.tags),
+            "job_variables": {**self.job_variables, **options.job_variables, "node": ctx.node,
+                              "network": ctx.network, "level": ctx.level},
+            "tags": sorted(_tags(ctx)),
             "flow_run_name": f"{ctx.task}#{ctx.replica}@{ctx.node}",
         }
 
-    def submit(self, step: Task, inputs: dict[str, Any], ctx: StepContext,
-               wait_for: list[PrefectFuture]) -> PrefectFuture:
-        return _run_remote.with_options(tags=ctx.tags, task_run_name=f"{ctx.task}#{ctx.replica}@{ctx.node}").submit(
-            self.deployment, self.call_for(inputs, ctx), self.timeout_s, wait_for=wait_for)
+    def prepare(self, step: Task, parameters: dict[str, Any], ctx: StepContext) -> tuple[Task, dict[str, Any]]:
+        timeout = current_options().timeout_s if current_options().timeout_s is not None else self.timeout_s
+        return (_run_remote.with_options(tags=_tags(ctx), task_run_name=_run_name(ctx)),
+                {"deployment": self.deployment, "call": self.call_for(parameters, ctx), "timeout_s": timeout})
 
 
 @dataclass
@@ -270,6 +303,23 @@ class RunResult:
     disagreements: list[str] = field(default_factory=list)
 
 
+def submit_replica(backend: Backend, step: Task, parameters: dict[str, Any], ctx: StepContext,
+                   wait_for: list[PrefectFuture]) -> PrefectFuture:
+    """Submit one replica through `backend` (in the flow's task runner), its placement the current one."""
+    run, params = backend.prepare(step, parameters, ctx)
+    with use_placement(ctx):
+        return run.submit(**params, wait_for=wait_for)
+
+
+def _input_parameter(step: Task) -> str:
+    """The name of the step's first parameter, which receives the parents' results."""
+    try:
+        names = list(inspect.signature(step.fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return names[0] if names else "inputs"
+
+
 def _as_task(step: Task | Callable[..., Any], name: str) -> Task:
     if isinstance(step, Task):
         return step
@@ -282,15 +332,16 @@ def run_plan(
     plan: Plan,
     steps: Mapping[str, Task | Callable[..., Any]],
     *,
-    workload: Workload,
-    nodes: NodePool,
-    policy: Policy | None = None,
+    workload: Workload | Source,
+    nodes: NodePool | Source,
+    policy: Policy | Source | None = None,
     backend: Backend | None = None,
     max_replans: int = 3,
     replan_time_limit_s: float = 5.0,
     artifact_key: str = "placement",
 ) -> RunResult:
-    """Execute `workload` inside the current flow, each replica on its planned node.
+    """Execute `workload` inside the current flow, each replica on its planned node. The workload, pool
+    and policy are models or file paths, as `plan_placement` takes them.
 
     Raises:
         RuntimeError: called outside a flow.
@@ -300,6 +351,7 @@ def run_plan(
     """
     if FlowRunContext.get() is None:
         raise RuntimeError("run_plan must be called inside a Prefect flow")
+    workload, nodes, policy = as_workload(workload), as_nodes(nodes), as_policy(policy)
     if not plan.has_plan:
         raise ValueError(f"the plan has no placement (status {plan.status.value})")
     missing = [t.id for t in workload.tasks if t.id not in steps]
@@ -325,7 +377,7 @@ def run_plan(
             wait = [f for d in t.depends_on for f in futures.get(d.task, [])]
             for a in _one_row_per_replica(problem, tid, by_task.get(tid, [])):
                 ctx = _context(problem, a, by_task.get(tid, []))
-                fut = backend.submit(tasks[tid], inputs, ctx, wait)
+                fut = submit_replica(backend, tasks[tid], {_input_parameter(tasks[tid]): inputs}, ctx, wait)
                 submitted.setdefault(tid, []).append((a, ctx, fut))
                 result.runs.append(ctx)
         failed_tasks, lost_now = [], set()
