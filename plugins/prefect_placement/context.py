@@ -43,7 +43,7 @@ class PlacementOptions:
     task: str | None = None
 
 
-_OPTIONS: ContextVar[PlacementOptions] = ContextVar("placement_options", default=PlacementOptions())
+_OPTIONS: ContextVar[PlacementOptions] = ContextVar("placement_options", default=PlacementOptions())  # noqa: B039 - frozen
 _PLACEMENT: ContextVar[StepContext | None] = ContextVar("placement", default=None)
 
 

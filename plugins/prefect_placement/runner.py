@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import networkx as nx
 from prefect import Task, task
 from prefect.blocks.core import Block
+from pydantic import Field
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
@@ -220,7 +221,7 @@ class LocalBackend(Block):
 
     _block_type_name = "Placement Local Backend"
     _description = "Runs each planned replica in the flow's own process (development, tests, failure injection)."
-    outages: list[str] = []
+    outages: list[str] = Field(default_factory=list)
 
     def prepare(self, step: Task, parameters: dict[str, Any], ctx: StepContext) -> tuple[Task, dict[str, Any]]:
         lost = next((n for n in ctx.nodes or (ctx.node,) if n in self.outages), None)
@@ -261,9 +262,9 @@ class DeploymentBackend(Block):
     deployment: str
     queue_prefix: str = "node-"
     timeout_s: float | None = None
-    job_variables: dict[str, Any] = {}
+    job_variables: dict[str, Any] = Field(default_factory=dict)
 
-    def __new__(cls, deployment: str | None = None, /, **data: Any) -> DeploymentBackend:
+    def __new__(cls, deployment: str | None = None, /, **data: Any) -> DeploymentBackend:  # noqa: PYI034
         return super().__new__(cls, **data)
 
     def __init__(self, deployment: str | None = None, /, **data: Any) -> None:

@@ -33,14 +33,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from prefect.client.schemas.objects import RunInput
 from prefect.futures import PrefectFuture, PrefectTaskRunFuture
 from prefect.states import Completed, Failed, Pending, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import Task
-from typing_extensions import Self
 
 from scheduler.domain import NodePool, Plan, Policy, Workload
 from scheduler.engine.planner import PlanOptions, plan_problem
@@ -49,8 +48,17 @@ from scheduler.problem import Problem
 
 from .artifacts import publish_plan
 from .context import current_options, use_placement
-from .runner import (Backend, LocalBackend, PlacementRefused, ResultsDisagree, StepContext, _agreed, _context,
-                     _one_row_per_replica, _refuse_invalid)
+from .runner import (
+    Backend,
+    LocalBackend,
+    PlacementRefused,
+    ResultsDisagree,
+    StepContext,
+    _agreed,
+    _context,
+    _one_row_per_replica,
+    _refuse_invalid,
+)
 from .tasks import Source, as_nodes, as_policy, as_workload
 
 
@@ -150,7 +158,7 @@ class PlacementTaskRunner(TaskRunner[PrefectFuture[Any]]):
         self.plan = self._load_or_make_plan()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._inner.__exit__(*exc)
         super().__exit__(*exc)
 
