@@ -41,11 +41,11 @@ from typing import Any, Protocol
 import networkx as nx
 from prefect import Task, task
 from prefect.blocks.core import Block
-from pydantic import Field
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
 from prefect.states import Failed, State
+from pydantic import Field
 
 from scheduler.analysis.replan import replan
 from scheduler.analysis.verify import verify_plan
