@@ -19,6 +19,7 @@ nodes=..., policy=...)``. Backends (`LocalBackend`, `DeploymentBackend`) are Pre
 
 from .artifacts import plan_markdown, plan_rows, publish_plan
 from .context import PlacementOptions, current_placement, placement_options, use_placement
+from .remote import step_flow
 from .runner import (
     Backend,
     DeploymentBackend,
@@ -40,5 +41,5 @@ __all__ = [
     "Backend", "DeploymentBackend", "LocalBackend", "NodeLost", "PlacementFailed", "PlacementOptions",
     "PlacementRefused", "PlacementTaskRunner", "ReplicaFuture", "ResultsDisagree", "RunResult", "StepContext",
     "current_placement", "is_node_loss", "placement_options", "plan_markdown", "plan_placement", "plan_rows",
-    "publish_plan", "run_plan", "submit_replica", "use_placement", "verify_placement", "whatif_placement",
+    "publish_plan", "run_plan", "step_flow", "submit_replica", "use_placement", "verify_placement", "whatif_placement",
 ]

@@ -233,13 +233,14 @@ class LocalBackend(Block):
 @task(name="run-on-node")
 def _run_remote(deployment: str, call: dict[str, Any], timeout_s: float | None) -> Any:
     from prefect.deployments import run_deployment
-    from prefect.states import get_state_result
 
     flow_run = run_deployment(name=deployment, timeout=timeout_s, **call)
     state = flow_run.state
     if state is not None and (state.is_crashed() or state.name in ("Crashed", "Lost")):
         raise NodeLost(call["job_variables"]["node"], f"the flow run on {call['job_variables']['node']} crashed")
-    return get_state_result(state) if state is not None else None
+    # the flow's persisted result, read back here (State.result is sync in a sync task; the module-level
+    # get_state_result is a coroutine)
+    return state.result(raise_on_failure=True) if state is not None else None
 
 
 class DeploymentBackend(Block):
