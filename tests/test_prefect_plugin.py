@@ -3,6 +3,7 @@ replanned and completed, trust refusal, retries that are not node loss."""
 
 from __future__ import annotations
 
+import base64
 import threading
 
 import pytest
@@ -71,9 +72,15 @@ def test_plan_run_fail_and_replan() -> None:
     assert report.ok, report.violations
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["test-placement", "test-placement-summary", "test-placement-replan-1"])))
+            key=ArtifactFilterKey(any_=["test-placement", "test-placement-summary", "test-placement-replan-1",
+                                        "test-placement-gantt"])))
         kinds = {a.key: a.type for a in arts}
         assert kinds.get("test-placement") == "table" and kinds.get("test-placement-summary") == "markdown"
+        summary = next(a for a in arts if a.key == "test-placement-summary")
+        assert "| lower bound |" in summary.data and "| gap |" in summary.data
+        chart = next(a for a in arts if a.key == "test-placement-gantt")
+        png = base64.b64decode(chart.data.split("data:image/png;base64,")[1].rstrip(")\n"))
+        assert kinds["test-placement-gantt"] == "markdown" and png.startswith(b"\x89PNG")
         assert "test-placement-replan-1" in kinds
         table = next(a for a in arts if a.key == "test-placement")
         assert "ingest" in str(table.data) and "node" in str(table.data)

@@ -1,6 +1,13 @@
-"""The plan as Prefect artifacts: a keyed table of replicas and a markdown summary."""
+"""The plan as Prefect artifacts: a keyed table of replicas, a markdown summary (bound and gap
+included), and the Gantt chart as a markdown artifact with the PNG embedded (Prefect's image
+artifact takes only a URL, which an offline plan has none of)."""
 
 from __future__ import annotations
+
+import base64
+import logging
+import tempfile
+from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -66,9 +73,29 @@ def plan_markdown(plan: Plan, problem: Problem, title: str = "Placement plan") -
     return "\n".join(lines)
 
 
-def publish_plan(plan: Plan, problem: Problem, key: str = "placement", title: str = "Placement plan") -> str:
-    """Create the table and markdown artifacts; returns the table artifact's key."""
+def gantt_markdown(plan: Plan, problem: Problem, title: str = "Placement plan") -> str | None:
+    """The plan's Gantt chart (one lane per node, labelled with node and network, levels coloured) as
+    markdown with the PNG inline; None without matplotlib (the `plot` extra) or without a plan."""
+    if not plan.has_plan or not plan.assignments:
+        return None
+    try:
+        from scheduler.pictures.gantt import gantt
+    except ImportError:  # matplotlib is the `plot` extra
+        logging.getLogger("prefect_placement").info("no Gantt artifact: matplotlib is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        png = gantt(plan, problem, Path(d) / "plan.png", title=title)
+        data = base64.b64encode(png.read_bytes()).decode()
+    return f"# {title}: Gantt chart\n\n![Gantt chart of the plan, one lane per node](data:image/png;base64,{data})\n"
+
+
+def publish_plan(plan: Plan, problem: Problem, key: str = "placement", title: str = "Placement plan",
+                 gantt: bool = True) -> str:
+    """Create the table, summary and (with `gantt`) chart artifacts; returns the table artifact's key."""
     k = _key(key)
     create_table_artifact(plan_rows(plan, problem), key=k, description=f"{title}: every replica's node and times")
     create_markdown_artifact(plan_markdown(plan, problem, title), key=f"{k}-summary", description=title)
+    chart = gantt_markdown(plan, problem, title) if gantt else None
+    if chart is not None:
+        create_markdown_artifact(chart, key=f"{k}-gantt", description=f"{title}: Gantt chart")
     return k
