@@ -32,6 +32,8 @@ MACHINERY = {  # third-party packages and the only layers that may import them
     "rich": {"cli"},
     "click": {"cli"},
     "prefect": set(),
+    "distributed": {"cli"},
+    "dask": {"cli"},
     "matplotlib": {"pictures"},
 }
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -132,8 +133,13 @@ def _run_one(args: tuple[Workload, NodePool, Policy | None, Scenario, PlanOption
 
 def run_scenarios(workload: Workload, pool: NodePool, policy: Policy | None, scenarios: list[Scenario],
                   options: PlanOptions, *, workers: int | None = None,
-                  on_done: Callable[[WhatIfResult], None] | None = None) -> tuple[Plan, list[WhatIfResult], set[int]]:
+                  on_done: Callable[[WhatIfResult], None] | None = None,
+                  executor: Executor | None = None) -> tuple[Plan, list[WhatIfResult], set[int]]:
     """Plan the base once, then every scenario against it in parallel processes.
+
+    `executor` runs the scenarios instead of a pool of `workers` processes: any
+    `concurrent.futures.Executor`, such as a dask.distributed client's ``get_executor()``
+    (then `workers` only says that each solve is one-threaded).
 
     Returns the base plan, the results in scenario order, and the worker process ids.
     """
@@ -145,17 +151,15 @@ def run_scenarios(workload: Workload, pool: NodePool, policy: Policy | None, sce
     jobs = [(workload, pool, policy, s, per, base) for s in scenarios]
     results: list[WhatIfResult | None] = [None] * len(jobs)
     pids: set[int] = set()
-    if workers <= 1:
+    if workers <= 1 and executor is None:
         for k, job in enumerate(jobs):
             results[k], pid = _run_one(job)
             pids.add(pid)
             if on_done:
                 on_done(results[k])
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool_exec:
+        with _executor(executor, workers) as pool_exec:
             futures = {pool_exec.submit(_run_one, job): k for k, job in enumerate(jobs)}
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 k = futures[fut]
                 results[k], pid = fut.result()
@@ -163,6 +167,16 @@ def run_scenarios(workload: Workload, pool: NodePool, policy: Policy | None, sce
                 if on_done:
                     on_done(results[k])
     return base, [r for r in results if r is not None], pids
+
+
+@contextmanager
+def _executor(given: Executor | None, workers: int) -> Iterator[Executor]:
+    """The given executor (left open: its owner closes it), or a pool of `workers` processes."""
+    if given is not None:
+        yield given
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool_exec:
+        yield pool_exec
 
 
 @dataclass
@@ -181,9 +195,10 @@ def _cost_plan(args: tuple[Problem, PlanOptions, float]) -> Plan:
 
 def pareto_front(workload: Workload, pool: NodePool, policy: Policy | None, options: PlanOptions, *,
                  points: int = 8, workers: int | None = None,
-                 on_done: Callable[[], None] | None = None) -> list[ParetoPoint]:
+                 on_done: Callable[[], None] | None = None, executor: Executor | None = None) -> list[ParetoPoint]:
     """The cost-versus-makespan trade-off: the cheapest plan for deadlines spread
-    (geometrically) from the fastest plan's makespan to the cheapest plan's.
+    (geometrically) from the fastest plan's makespan to the cheapest plan's; the deadlines' solves
+    run on `executor` when given (see `run_scenarios`), else on `workers` processes.
 
     Returns the non-dominated points, by increasing makespan (so cost never rises).
     """
@@ -198,15 +213,14 @@ def pareto_front(workload: Workload, pool: NodePool, policy: Policy | None, opti
     workers = workers or min(points, os.cpu_count() or 1)
     per = dataclasses.replace(options, workers=1 if workers > 1 else options.workers)
     jobs = [(problem, per, d * (1 + 1e-9)) for d in deadlines]
-    if workers <= 1:
-        plans = []
+    plans: list[Plan] = []
+    if workers <= 1 and executor is None:
         for job in jobs:
             plans.append(_cost_plan(job))
             if on_done:
                 on_done()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            plans = []
+        with _executor(executor, workers) as ex:
             for p in ex.map(_cost_plan, jobs):
                 plans.append(p)
                 if on_done:

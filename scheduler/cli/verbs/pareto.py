@@ -9,6 +9,7 @@ import typer
 
 from ...engine import EngineChoice, PlanOptions
 from .. import render
+from ..cluster import DaskOpt, dask_executor
 from ..common import (EXIT_INFEASIBLE, check_output, emit_json, handle_errors, load_inputs, make_console,
                       write_atomic)
 from ..options import (DeterministicOpt, EngineOpt, Format, FormatOpt, NodesOpt, OutputOpt, PolicyOpt, SeedOpt,
@@ -29,6 +30,7 @@ def pareto(
     engine: EngineOpt = EngineChoice.AUTO,
     deterministic: DeterministicOpt = True,
     jobs: Annotated[int, typer.Option("--jobs", min=0, max=256, help="Processes (0: one per core).")] = 0,
+    dask: DaskOpt = None,
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="Draw the front (PNG).")] = None,
     output: OutputOpt = None,
     format: FormatOpt = Format.table,
@@ -47,10 +49,10 @@ def pareto(
     inputs.problem()  # its notes
     options = PlanOptions(success_target=success_target, time_limit_s=time_limit, seed=seed, workers=workers,
                           engine=engine, deterministic=deterministic)
-    with Progress(console=make_console(err=True), transient=True) as bar:
+    with dask_executor(dask, jobs) as executor, Progress(console=make_console(err=True), transient=True) as bar:
         job = bar.add_task(f"{points} deadlines", total=points)
         front = pareto_front(inputs.workload, inputs.pool, inputs.policy, options, points=points,
-                             workers=jobs or None, on_done=lambda: bar.advance(job))
+                             workers=jobs or None, on_done=lambda: bar.advance(job), executor=executor)
     if not front:
         typer.echo("error: no plan: the workload cannot be placed", err=True)
         raise typer.Exit(EXIT_INFEASIBLE)

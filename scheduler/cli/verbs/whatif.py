@@ -14,6 +14,7 @@ from ...domain import Objective
 from ...engine import EngineChoice, PlanOptions
 from ...formats.loading import load_policy
 from .. import render
+from ..cluster import DaskOpt, dask_executor
 from ..common import (
     EXIT_INFEASIBLE,
     EXIT_INTERRUPTED,
@@ -106,6 +107,7 @@ def whatif_cmd(
                                                               "failure-scale, price-scale[:NETWORK].")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=0, max=256,
                                       help="Processes for --scenarios/--sweep (0: one per core).")] = 0,
+    dask: DaskOpt = None,
     gantt: GanttOpt = None,
     output: OutputOpt = None,
     format: FormatOpt = Format.table,
@@ -122,7 +124,7 @@ def whatif_cmd(
                           deterministic=deterministic)
     if scenarios is not None or sweep is not None:
         inputs.problem()  # its notes
-        _many(inputs, scenarios, sweep, options, jobs, format, output, wide)
+        _many(inputs, scenarios, sweep, options, jobs, format, output, wide, dask)
         return
     scenario = Scenario(drop_nodes=drop_node or [], drop_networks=drop_network or [],
                         drop_operators=drop_operator or [], bandwidth_scale=bandwidth_scale,
@@ -159,7 +161,7 @@ def whatif_cmd(
 
 
 def _many(inputs, scenarios: Path | None, sweep: str | None, options: PlanOptions, jobs: int, format: Format,
-          output: Path | None, wide: bool) -> None:
+          output: Path | None, wide: bool, dask: str | None = None) -> None:
     from rich.progress import Progress
 
     from ...analysis.sweep import load_scenarios, results_table, run_scenarios, sweep_scenarios
@@ -168,10 +170,11 @@ def _many(inputs, scenarios: Path | None, sweep: str | None, options: PlanOption
     todo = load_scenarios(scenarios) if scenarios is not None else []
     if sweep is not None:
         todo += sweep_scenarios(sweep, inputs.pool)
-    with Progress(console=console_for(err=True), transient=True) as bar:
+    with dask_executor(dask, jobs) as executor, Progress(console=console_for(err=True), transient=True) as bar:
         job = bar.add_task(f"{len(todo)} scenarios", total=len(todo))
         base, results, pids = run_scenarios(inputs.workload, inputs.pool, inputs.policy, todo, options,
-                                            workers=jobs or None, on_done=lambda r: bar.advance(job))
+                                            workers=jobs or None, on_done=lambda r: bar.advance(job),
+                                            executor=executor)
     rows = results_table(results)
     doc = {"base": base.to_json_dict(), "processes": len(pids),
            "scenarios": [{**row, "changed": r.changed.to_json_dict(), "moved": [m.to_dict() for m in r.moved]}
