@@ -31,12 +31,25 @@ def gantt_page(panels: list[tuple[str, Plan, Layout]], path: str | Path) -> Path
 <html lang="en"><head><meta charset="utf-8"><title>{escape(panels[0][0] if panels else "plan")}</title>
 <style>body{{font-family:sans-serif;margin:16px}} .key{{padding:2px 8px;color:#fff;border-radius:3px}}
 svg text{{font-family:sans-serif}}</style></head><body>
-<p>levels: {legend} &middot; lighter bars: extra replicas &middot; arrows: data transfers &middot;
-dashed red: deadline &middot; outlined: what moved &middot; hover a bar for its details</p>
+<p>levels: {legend} &middot; {" &middot; ".join(_keys(panels))}</p>
 {charts}
 </body></html>
 """
     return write_atomic(path, page)
+
+
+def _keys(panels: list[tuple[str, Plan, Layout]]) -> list[str]:
+    """The legend's other entries: only for what the charts show."""
+    keys = []
+    if any(b.replica > 0 for _, _, lay in panels for b in lay.bars):
+        keys.append("lighter bars: extra replicas")
+    if any(lay.transfers for _, _, lay in panels):
+        keys.append("arrows: data transfers")
+    if any(plan.deadline_s is not None for _, plan, _ in panels):
+        keys.append("dashed red: deadline")
+    if any(b.mark for _, _, lay in panels for b in lay.bars):
+        keys.append("outlined: what moved")
+    return [*keys, "hover a bar for its details"]
 
 
 def _svg(plan: Plan, lay: Layout, span: float) -> str:
