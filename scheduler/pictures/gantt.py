@@ -34,7 +34,7 @@ def gantt(plan: Plan, problem: Problem, path: str | Path, title: str = "") -> Pa
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(WIDTH_INCHES, _height(lay.rows)), dpi=110)
     draw(ax, lay, plan, title or _title(plan))
-    _legend(ax, lay, marks=False)
+    _legend(ax, lay, marks=False, deadline=plan.deadline_s is not None)
     fig.tight_layout()
     return save(fig, path)
 
@@ -62,7 +62,7 @@ def whatif_gantt(result: WhatIfResult, path: str | Path) -> Path:
         lay.span_s = span
         draw(ax, lay, p, title)
     if panels:
-        _legend(axes[0, 0], panels[0][2], marks=True)
+        _legend(axes[0, 0], panels[0][2], marks=True, deadline=any(p.deadline_s is not None for _, p, _ in panels))
     fig.tight_layout()
     return save(fig, path)
 
@@ -166,15 +166,19 @@ def _luminance(colour: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _legend(ax: Any, lay: Layout, marks: bool) -> None:
+def _legend(ax: Any, lay: Layout, marks: bool, deadline: bool = False) -> None:
+    """Levels used, and the other keys only for what the chart draws."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     used = [lv for lv in lay.levels if any(b.level == lv for b in lay.bars)]
     handles = [Patch(color=level_colour(lay.levels, lv), label=f"level {lv}") for lv in used]
-    handles.append(Patch(facecolor="#9e9e9e", alpha=0.6, edgecolor="#263238", label="extra replica (lighter)"))
-    handles.append(Line2D([], [], color=TRANSFER_COLOUR, lw=0.9, marker=">", markersize=4, label="data transfer"))
-    handles.append(Line2D([], [], color=DEADLINE_COLOUR, ls="--", label="deadline"))
+    if any(b.replica > 0 for b in lay.bars):
+        handles.append(Patch(facecolor="#9e9e9e", alpha=0.6, edgecolor="#263238", label="extra replica (lighter)"))
+    if lay.transfers:
+        handles.append(Line2D([], [], color=TRANSFER_COLOUR, lw=0.9, marker=">", markersize=4, label="data transfer"))
+    if deadline:
+        handles.append(Line2D([], [], color=DEADLINE_COLOUR, ls="--", label="deadline"))
     handles.append(Line2D([], [], color="#616161", ls=":", label="makespan"))
     if marks:
         handles.append(Patch(facecolor="white", edgecolor="black", lw=1.6, ls="--", label="moved away (base)"))
