@@ -14,7 +14,7 @@ Examples:
     >>> with placement_options(tags={"gpu"}, job_variables={"image": "x:1"}):
     ...     with placement_options(timeout_s=60):
     ...         opts = current_options()
-    >>> sorted(opts.tags), opts.job_variables, opts.timeout_s
+    >>> sorted(opts.tags), dict(opts.job_variables), opts.timeout_s
     (['gpu'], {'image': 'x:1'}, 60)
     >>> current_options().tags, current_placement() is None
     (frozenset(), True)

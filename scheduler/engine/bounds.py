@@ -359,7 +359,7 @@ def tails(problem: Problem, runtime_s: np.ndarray, skip: set[int] | None = None,
 
 THRESHOLDS = 64  # head and tail values tried by the fastest-GPUs bound
 COUNTING_SUBSETS = 8  # sizes of the sets of largest jobs the counting bound tries (and as many falls in size)
-BISECTION_STEPS = 50
+BISECTION_STEPS = 32  # from a known lower bound: the gap left is below 2^-32 of the start's
 COUNTING_THRESHOLDS = 16  # of those, the values the counting bound is tried at
 
 
@@ -389,32 +389,38 @@ def _fastest_gpus_bound(problem: Problem, count: dict[int, int], first_count: di
             top = np.sort(job_w)[::-1][:k]
             span = max(float(np.max(np.cumsum(top) / cum_speed[:k])), float(job_w.sum()) / float(cum_speed[-1]))
             if at % counting_every == 0:
-                span = max(span, _counting_span(job_w, speed_values, speed_gpus))
+                span = _counting_span(job_w, speed_values, speed_gpus, span)
             if offset + theta + span > best:
                 best, best_set = offset + float(theta) + span, tasks[sel]
     names = [problem.dag.ids[i] for i in best_set[np.argsort(-w[np.isin(tasks, best_set)])][:10]]
     return best, names
 
 
-def _counting_span(job_w: np.ndarray, speed_values: np.ndarray, speed_gpus: np.ndarray) -> float:
+def _counting_span(job_w: np.ndarray, speed_values: np.ndarray, speed_gpus: np.ndarray, known: float = 0.0) -> float:
     """A lower bound on the time in which GPUs (`speed_gpus` of each speed in `speed_values`,
     ascending) run jobs of work `job_w` without preemption. A GPU of speed s that runs k jobs
     within T has T*s >= the sum of the k smallest works; so within the least feasible T the GPUs
     can hold, counted this way, as many jobs as there are. Small jobs fill that count cheaply, so
     it is applied to the m largest jobs alone, for a few m; the times come from a bisection and
-    lie below the least such T."""
+    lie below the least such T. `known`, a lower bound found otherwise, starts the bisection (and is
+    returned when the counting cannot beat it)."""
     ordered = np.sort(job_w)[::-1]
     top_sums = np.concatenate(([0.0], np.cumsum(ordered)))  # the m largest works sum to top_sums[m]
     drops = np.flatnonzero(ordered[1:] < 0.5 * ordered[:-1]) + 1  # where the job sizes fall off
     m = np.unique(np.concatenate((drops[:COUNTING_SUBSETS],
                                   np.geomspace(1, len(job_w), COUNTING_SUBSETS))).astype(np.int64))
     # the k smallest of the m largest sum to top_sums[m] - top_sums[m - k]
-    low, high = np.zeros(len(m)), top_sums[m] / speed_values[-1]  # the fastest GPU alone runs them all by `high`
+    high = top_sums[m] / speed_values[-1]  # the fastest GPU alone runs them all by `high`
+    keep = high > known
+    if not keep.any():
+        return known
+    m, high = m[keep], high[keep]
+    low = np.full(len(m), known)
     for _ in range(BISECTION_STEPS):
         mid = (low + high) / 2
         reach = top_sums[m][:, None] - mid[:, None] * speed_values[None, :] * (1 + 1e-9)
         fits = m[:, None] - np.searchsorted(top_sums, reach, side="left")
-        runs_all = (np.clip(fits, 0, m[:, None]) * speed_gpus[None, :]).sum(axis=1) >= m
+        runs_all = (np.minimum(np.maximum(fits, 0), m[:, None]) * speed_gpus[None, :]).sum(axis=1) >= m
         high = np.where(runs_all, mid, high)
         low = np.where(runs_all, low, mid)
-    return float(low.max())
+    return max(known, float(low.max()))
