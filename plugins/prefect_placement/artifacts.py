@@ -84,7 +84,7 @@ def gantt_markdown(plan: Plan, problem: Problem, title: str = "Placement plan") 
         logging.getLogger("prefect_placement").info("no Gantt artifact: matplotlib is not installed")
         return None
     with tempfile.TemporaryDirectory() as d:
-        png = gantt(plan, problem, Path(d) / "plan.png", title=title)
+        png = gantt(plan, problem, Path(d) / "plan.png")  # its own title: status, makespan, cost, success
         data = base64.b64encode(png.read_bytes()).decode()
     return f"# {title}: Gantt chart\n\n![Gantt chart of the plan, one lane per node](data:image/png;base64,{data})\n"
 
