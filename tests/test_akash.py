@@ -90,7 +90,7 @@ def test_import_skips_bad_entries_one_line_each(imported: Path, tmp_path: Path) 
     ('{"providers": 3}', "JSON array of providers"),
     ("[]", "no usable provider"),
     ('[{"owner": "akash1x", "isOnline": false}]', "no usable provider"),
-    ("{not json", "not JSON"),
+    ("{not json", "malformed JSON"),
 ])
 def test_import_of_a_bad_listing_is_one_line_and_writes_nothing(tmp_path: Path, content: str, expect: str) -> None:
     src, out = tmp_path / "providers.json", tmp_path / "pool.yaml"

@@ -287,7 +287,8 @@ class DeploymentBackend(Block):
         }
 
     def prepare(self, step: Task, parameters: dict[str, Any], ctx: StepContext) -> tuple[Task, dict[str, Any]]:
-        timeout = current_options().timeout_s if current_options().timeout_s is not None else self.timeout_s
+        asked = current_options().timeout_s
+        timeout = asked if asked is not None else self.timeout_s
         return (_run_remote.with_options(tags=_tags(ctx), task_run_name=_run_name(ctx)),
                 {"deployment": self.deployment, "call": self.call_for(parameters, ctx), "timeout_s": timeout})
 

@@ -53,7 +53,6 @@ from .runner import (
     LocalBackend,
     PlacementRefused,
     ResultsDisagree,
-    StepContext,
     _agreed,
     _context,
     _one_row_per_replica,
@@ -137,16 +136,16 @@ class PlacementTaskRunner(TaskRunner[PrefectFuture[Any]]):
         self._args = dict(workload=workload, nodes=nodes, policy=policy, plan=plan, backend=backend,
                           task_map=task_map, max_workers=max_workers, time_limit_s=time_limit_s,
                           artifact_key=artifact_key, **plan_options)
-        self.workload, self.pool, self.policy = as_workload(workload), as_nodes(nodes), as_policy(policy)
-        self.problem = Problem(self.workload, self.pool, self.policy)
         self.backend: Backend = backend if backend is not None else LocalBackend()
         self.task_map = dict(task_map or {})
-        self._given_plan = plan
         self._plan_options = PlanOptions(time_limit_s=time_limit_s, **plan_options)
-        self._artifact_key = artifact_key
         self._inner = ThreadPoolTaskRunner(max_workers=max_workers)
+        # read when the runner starts, not where the flow is decorated (and not again by each duplicate)
+        self.workload: Workload | None = None
+        self.pool: NodePool | None = None
+        self.policy: Policy | None = None
+        self.problem: Problem | None = None
         self.plan: Plan | None = None
-        self.submitted: list[StepContext] = []
         self._unpublished = False
 
     def duplicate(self) -> Self:
@@ -155,15 +154,18 @@ class PlacementTaskRunner(TaskRunner[PrefectFuture[Any]]):
     def __enter__(self) -> Self:
         super().__enter__()
         self._inner.__enter__()
-        self.plan = self._load_or_make_plan()
+        args = self._args
+        self.workload, self.pool = as_workload(args["workload"]), as_nodes(args["nodes"])
+        self.policy = as_policy(args["policy"])
+        self.problem = Problem(self.workload, self.pool, self.policy)
+        self.plan = self._load_or_make_plan(args["plan"])
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._inner.__exit__(*exc)
         super().__exit__(*exc)
 
-    def _load_or_make_plan(self) -> Plan:
-        given = self._given_plan
+    def _load_or_make_plan(self, given: Plan | Source | None) -> Plan:
         if isinstance(given, Plan):
             plan = given
         elif given is not None:
@@ -188,7 +190,7 @@ class PlacementTaskRunner(TaskRunner[PrefectFuture[Any]]):
             raise RuntimeError("The task runner must be started before submitting work.")
         if self._unpublished:
             self._unpublished = False
-            publish_plan(self.plan, self.problem, key=self._artifact_key)
+            publish_plan(self.plan, self.problem, key=self._args["artifact_key"])
         tid = self.workload_task(task)
         if tid is None:
             return self._inner.submit(task, parameters, wait_for, dependencies)
@@ -199,5 +201,4 @@ class PlacementTaskRunner(TaskRunner[PrefectFuture[Any]]):
             run, params = self.backend.prepare(task, parameters, ctx)
             with use_placement(ctx):
                 futures.append(self._inner.submit(run, params, wait_for, dependencies))
-            self.submitted.append(ctx)
         return ReplicaFuture(tid, futures, self.problem.quorum[self.problem.dag.index[tid]])

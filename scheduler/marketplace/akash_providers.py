@@ -60,6 +60,15 @@ from pydantic import ValidationError
 from ..domain import Node, NodePool
 from ..domain.gpus import GpuModel, find_gpu_model
 from ..errors import InputError
+from .akash_sdl import (
+    AKASH_NETWORK,
+    LABEL_ATTRIBUTE,
+    LABEL_AUDITORS,
+    LABEL_GPU_MODEL,
+    LABEL_GPU_RAM,
+    LABEL_HOST_URI,
+    LABEL_PROVIDER,
+)
 
 CPU_TEE = {"amd": "sev-snp", "intel": "tdx"}
 GIB_IN_GB = 2**30 / 1e9
@@ -92,7 +101,7 @@ class ProviderImport(_Log):
 
 
 def import_akash_providers(listing: Any, prices: Any = None, options: ImportOptions | None = None,
-                           source: str = "") -> ProviderImport:
+                           source: str = "", prices_source: str = "") -> ProviderImport:
     """A node pool from a provider listing (see the module docstring).
 
     Parameters
@@ -102,8 +111,8 @@ def import_akash_providers(listing: Any, prices: Any = None, options: ImportOpti
     prices : dict, optional
         The Console's ``/v1/gpu-prices`` answer.
     options : ImportOptions, optional
-    source : str
-        The listing's file name, for messages.
+    source, prices_source : str
+        The listing's and the price list's file names, for messages.
 
     Returns
     -------
@@ -119,15 +128,15 @@ def import_akash_providers(listing: Any, prices: Any = None, options: ImportOpti
     if not isinstance(entries, list):
         raise InputError("expected the JSON array of providers that the Akash Console's /v1/providers returns",
                          file=source)
-    price_of = _price_table(prices, source)
+    price_of = _price_table(prices, prices_source)
     log = _Log()
-    nodes: list[dict[str, Any]] = []
+    nodes: list[Node] = []
     used: set[str] = set()
     for i, entry in enumerate(entries):
         nodes += _provider_nodes(i, entry, opts, price_of, used, log)
     if not nodes:
         raise InputError(f"no usable provider among {len(entries)} entries ({len(log.skipped)} skipped)", file=source)
-    return ProviderImport(skipped=log.skipped, notes=log.notes, pool=NodePool.model_validate({"nodes": nodes}))
+    return ProviderImport(skipped=log.skipped, notes=log.notes, pool=NodePool(nodes=nodes))
 
 
 def _price_table(prices: Any, source: str) -> dict[tuple[str, str], float]:
@@ -136,7 +145,7 @@ def _price_table(prices: Any, source: str) -> dict[tuple[str, str], float]:
     models = prices.get("models") if isinstance(prices, dict) else None
     if not isinstance(models, list):
         raise InputError("expected the object the Akash Console's /v1/gpu-prices returns (with `models`)",
-                         field="models")
+                         file=source, field="models")
     table: dict[tuple[str, str], float] = {}
     for m in models:
         price = m.get("price") if isinstance(m, dict) else None
@@ -147,7 +156,7 @@ def _price_table(prices: Any, source: str) -> dict[tuple[str, str], float]:
 
 
 def _provider_nodes(i: int, entry: Any, opts: ImportOptions, price_of: dict[tuple[str, str], float],
-                    used: set[str], out: _Log) -> list[dict[str, Any]]:
+                    used: set[str], out: _Log) -> list[Node]:
     """The nodes of one listing entry, or none with a line in `out.skipped` saying why."""
     owner = entry.get("owner") if isinstance(entry, dict) else None
     where = f"providers[{i}]" + (f" ({owner})" if isinstance(owner, str) and owner else "")
@@ -180,10 +189,9 @@ def _provider_nodes(i: int, entry: Any, opts: ImportOptions, price_of: dict[tupl
         node = common | {"id": node_id, "gpu": known.name, "gpus": share, "speed": known.speed,
                          "gpu_memory_gb": round(_ram_gb(g.get("ram")) or known.memory_gb, 3),
                          "price_per_gpu_hour": known.price_per_gpu_hour if price is None else price}
-        node["labels"] = common["labels"] | {"akash.gpu_model": str(g.get("model")),
-                                             "akash.gpu_ram": str(g.get("ram", ""))}
+        node["labels"] = common["labels"] | {LABEL_GPU_MODEL: str(g.get("model")), LABEL_GPU_RAM: str(g.get("ram", ""))}
         try:
-            nodes.append(Node.model_validate(node).model_dump(mode="json"))
+            nodes.append(Node.model_validate(node))
         except ValidationError as e:
             err = e.errors()[0]
             out.skipped.append(f"{where}: GPU model {g.get('model')!r} skipped: its node would have "
@@ -235,10 +243,10 @@ def _common_fields(entry: dict[str, Any], owner: str, out: _Log, where: str) -> 
     up30, up7, up1 = (_fraction(entry.get(k)) for k in ("uptime30d", "uptime7d", "uptime1d"))
     reputation = next((u for u in (up30, up7, up1) if u is not None), 0.5)
     failures = 0.0 if up1 is None or up1 >= 1 else float(f"{-math.log(max(up1, 1e-3)) / 24:.4g}")
-    labels = {"akash.provider": owner, "akash.host_uri": str(entry.get("hostUri") or ""),
-              **({"akash.auditors": ",".join(auditors)} if auditors else {}),
-              **{f"akash.attr.{k}": v for k, v in sorted(attr.items())}}
-    return {"network": "akash", "operator": owner, "region": _region(entry, attr), "country": _country(entry),
+    labels = {LABEL_PROVIDER: owner, LABEL_HOST_URI: str(entry.get("hostUri") or ""),
+              **({LABEL_AUDITORS: ",".join(auditors)} if auditors else {}),
+              **{f"{LABEL_ATTRIBUTE}{k}": v for k, v in sorted(attr.items())}}
+    return {"network": AKASH_NETWORK, "operator": owner, "region": _region(entry, attr), "country": _country(entry),
             "tee": tee, "attested": attested, "reputation": reputation, "failures_per_hour": failures,
             "bandwidth_gbps": _bandwidth(entry), "labels": labels}
 

@@ -62,6 +62,7 @@ LABEL_IMAGE, LABEL_COMMAND, LABEL_CPU, LABEL_MEMORY, LABEL_STORAGE = "image", "c
 LABEL_ATTRIBUTE = "akash.attr."  # node labels: the provider's attributes
 LABEL_AUDITORS = "akash.auditors"  # node label: comma-separated auditor addresses
 LABEL_PROVIDER = "akash.provider"  # node label: the provider's owner address
+LABEL_HOST_URI = "akash.host_uri"  # node label: the provider's address
 LABEL_GPU_MODEL = "akash.gpu_model"  # node label: the GPU model as Akash names it (h100)
 LABEL_GPU_RAM = "akash.gpu_ram"  # node label: the GPU memory as Akash writes it (80Gi)
 PINNED_ATTRIBUTE_SKIP = ("capabilities/", "tee/")  # matched through resources and params.tee, not pinned
@@ -162,7 +163,10 @@ def export_akash(plan: Plan, workload: Workload, pool: NodePool, policy: Policy,
         index, task = tasks[tid]
         nodes = [pool.by_id[r.node] for r in rows]
         tee = _tee_type(task, nodes) if levels[tid].tee_kinds else None
-        out.deployments.append(_deployment(task, index, replica, rows, nodes, tee, workload, opts))
+        try:
+            out.deployments.append(_deployment(task, index, replica, rows, nodes, tee, opts))
+        except InputError as e:  # a task's labels: the message names the workload's file
+            raise InputError(e.message, file=workload.source, field=e.field) from None
     unpinned = sorted({n for d in out.deployments if not d.pinned for n in d.nodes})
     if unpinned:
         out.notes.append(f"{len(unpinned)} Akash node(s) carry no provider attributes ({', '.join(unpinned[:5])}"
@@ -177,7 +181,7 @@ def _tee_type(task: Task, nodes: list[Node]) -> str:
 
 
 def _deployment(task: Task, index: int, replica: int, rows: list[Assignment], nodes: list[Node],
-                tee: str | None, workload: Workload, opts: ExportOptions) -> Deployment:
+                tee: str | None, opts: ExportOptions) -> Deployment:
     name = service_name(task.id)
     per_provider = Counter(_placement_name(n) for n in nodes)
     placements = {_placement_name(n): _placement(n, name, task, tee, opts) for n in nodes}
@@ -185,7 +189,7 @@ def _deployment(task: Task, index: int, replica: int, rows: list[Assignment], no
     sdl = {
         "version": SDL_VERSION,
         "services": {name: _service(task, index, replica, nodes, tee, opts)},
-        "profiles": {"compute": {name: {"resources": _resources(task, index, nodes[0], workload)}},
+        "profiles": {"compute": {name: {"resources": _resources(task, index, nodes[0])}},
                      "placement": placements},
         "deployment": {name: {p: {"profile": name, "count": c} for p, c in per_provider.items()}},
     }
@@ -227,7 +231,7 @@ def _service(task: Task, index: int, replica: int, nodes: list[Node], tee: str |
     return service
 
 
-def _resources(task: Task, index: int, node: Node, workload: Workload) -> dict[str, Any]:
+def _resources(task: Task, index: int, node: Node) -> dict[str, Any]:
     gpus = task.gpus
     cpu = _label_number(task, index, LABEL_CPU, float(max(2, 4 * gpus)))
     memory = task.labels.get(LABEL_MEMORY) or f"{max(8, 16 * gpus)}Gi"
@@ -283,9 +287,9 @@ def _placement(node: Node, service: str, task: Task, tee: str | None, opts: Expo
     placement: dict[str, Any] = {}
     if attributes:
         placement["attributes"] = attributes
-    auditors = [a for a in (node.labels.get(LABEL_AUDITORS) or "").split(",") if a.strip()]
+    auditors = [a.strip() for a in (node.labels.get(LABEL_AUDITORS) or "").split(",") if a.strip()]
     if auditors:
-        placement["signedBy"] = {"anyOf": [a.strip() for a in auditors]}
+        placement["signedBy"] = {"anyOf": auditors}
     usd_per_hour = node.price_per_gpu_hour * max(task.gpus, 1)
     amount = usd_per_hour / 3600 * opts.block_s / opts.usd_per_token * 1e6
     placement["pricing"] = {service: {"denom": opts.denom, "amount": round(amount, 4)}}

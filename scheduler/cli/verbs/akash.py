@@ -14,6 +14,7 @@ from ...analysis.verify import verify_plan
 from ...domain.levels import permissive_policy
 from ...domain.units import format_duration
 from ...errors import InputError
+from ...formats.documents import read_document
 from ...formats.loading import load_plan
 from ...formats.writing import write_directory_atomic
 from ...marketplace import ExportOptions, ImportOptions, export_akash, import_akash_providers
@@ -68,10 +69,7 @@ def export_akash_cmd(
                          f"{first.message}); `scheduler verify` lists them; only a valid plan is exported", file=plan)
     options = ExportOptions(denom=denom, usd_per_token=usd_per_token or 1.0, block_s=block_s,
                             default_image=default_image)
-    try:
-        made = export_akash(the_plan, inputs.workload, inputs.pool, pol, options)
-    except InputError as e:
-        raise InputError(e.message, file=str(workload), field=e.field) from None
+    made = export_akash(the_plan, inputs.workload, inputs.pool, pol, options)
     files = {d.file: _document_text(d.sdl, d.summary()) for d in made.deployments}
     files["deployments.json"] = json.dumps(made.index(options), indent=2) + "\n"
     write_directory_atomic(output, files, replace=force)
@@ -127,14 +125,11 @@ def import_akash_cmd(
     if capacity not in ("available", "total"):
         raise typer.BadParameter(f"{capacity!r}: available or total", param_hint="'--capacity'")
     check_output(output, "--output", [p for p in (providers, prices) if p is not None])
-    listing = _read_json(providers)
-    price_list = _read_json(prices) if prices is not None else None
+    listing = read_document(providers, "provider listing")
+    price_list = read_document(prices, "price list") if prices is not None else None
     cap: Literal["available", "total"] = "available" if capacity == "available" else "total"
-    try:
-        made = import_akash_providers(listing, price_list, ImportOptions(capacity=cap, include_offline=include_offline),
-                                      source=str(providers))
-    except InputError as e:
-        raise InputError(e.message, file=e.file or str(prices), field=e.field) from None
+    made = import_akash_providers(listing, price_list, ImportOptions(capacity=cap, include_offline=include_offline),
+                                  source=str(providers), prices_source=str(prices or ""))
     for line in made.skipped + made.notes:
         note(line)
     doc = {"nodes": [n.model_dump(mode="json", exclude_defaults=True) | {"id": n.id} for n in made.pool.nodes]}
@@ -143,9 +138,3 @@ def import_akash_cmd(
     write_atomic(output, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000))
     typer.echo(f"wrote {output}: {len(made.pool.nodes)} node(s) from {providers.name}, {len(made.skipped)} skipped")
 
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not JSON: {e}", file=str(path)) from None
