@@ -173,7 +173,7 @@ def _legend(ax: Any, lay: Layout, marks: bool, deadline: bool = False) -> None:
 
     used = [lv for lv in lay.levels if any(b.level == lv for b in lay.bars)]
     handles = [Patch(color=level_colour(lay.levels, lv), label=f"level {lv}") for lv in used]
-    if any(b.replica > 0 for b in lay.bars):
+    if lay.extra_replicas:
         handles.append(Patch(facecolor="#9e9e9e", alpha=0.6, edgecolor="#263238", label="extra replica (lighter)"))
     if lay.transfers:
         handles.append(Line2D([], [], color=TRANSFER_COLOUR, lw=0.9, marker=">", markersize=4, label="data transfer"))

@@ -41,13 +41,13 @@ svg text{{font-family:sans-serif}}</style></head><body>
 def _keys(panels: list[tuple[str, Plan, Layout]]) -> list[str]:
     """The legend's other entries: only for what the charts show."""
     keys = []
-    if any(b.replica > 0 for _, _, lay in panels for b in lay.bars):
+    if any(lay.extra_replicas for _, _, lay in panels):
         keys.append("lighter bars: extra replicas")
     if any(lay.transfers for _, _, lay in panels):
         keys.append("arrows: data transfers")
     if any(plan.deadline_s is not None for _, plan, _ in panels):
         keys.append("dashed red: deadline")
-    if any(b.mark for _, _, lay in panels for b in lay.bars):
+    if any(lay.moved for _, _, lay in panels):
         keys.append("outlined: what moved")
     return [*keys, "hover a bar for its details"]
 

@@ -59,6 +59,15 @@ class Layout:
     rows: int = 0
     span_s: float = 1.0
 
+    # what the legends list only when the chart draws it
+    @property
+    def extra_replicas(self) -> bool:
+        return any(b.replica > 0 for b in self.bars)
+
+    @property
+    def moved(self) -> bool:
+        return any(b.mark for b in self.bars)
+
 
 def layout(plan: Plan, problem: Problem, marks: dict[tuple[str, int], str] | None = None,
            node_order: list[str] | None = None) -> Layout:
