@@ -87,6 +87,25 @@ def sdl_parser() -> Callable[[list[Path]], dict]:
     return parse
 
 
+# flags for a closed network: without them Chromium keeps trying to reach Google's services
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (without Playwright's own browser downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("the browser tests need Chromium: apt-get install chromium (.ci/run installs it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def shared_cases() -> Path:
     if not CASES.exists():

@@ -4,10 +4,7 @@ its tooltip, lanes labelled with node and network, a legend of levels; a screens
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from scheduler.engine.planner import PlanOptions, plan_problem
 from scheduler.formats.loading import load_nodes, load_policy, load_workload
@@ -15,23 +12,6 @@ from scheduler.pictures import gantt
 from scheduler.problem import Problem
 
 from .conftest import EXAMPLES, POLICIES
-
-# flags for a closed network: without them Chromium keeps trying to reach Google's services
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("the browser test needs Chromium: apt-get install chromium (.ci/run installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, page_path: Path, screenshot: Path):

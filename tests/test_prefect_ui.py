@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from .conftest import EXAMPLES, POLICIES, ROOT
-from .test_pictures_browser import CHROMIUM_ARGS
 
 PUBLISH = """
 import json, sys
@@ -70,29 +69,22 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         proc.wait(timeout=60)
 
 
-def test_artifacts_render_in_the_prefect_ui(server, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_artifacts_render_in_the_prefect_ui(server, browser, tmp_path: Path) -> None:
     base, env = server
     done = subprocess.run([sys.executable, "-c", PUBLISH, str(EXAMPLES / "llm-finetune.yaml"),
                            str(EXAMPLES / "pool-60.yaml"), str(POLICIES / "default.yaml")], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     ids = json.loads(done.stdout.strip().splitlines()[-1])
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("the UI test needs Chromium: apt-get install chromium (.ci/run installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1300})
-        page.goto(f"{base}/artifacts/artifact/{ids['ui-gantt']}", wait_until="networkidle", timeout=120_000)
-        image = page.locator("img[src^='data:image/png;base64,']")
-        image.wait_for(timeout=60_000)
-        size = image.evaluate("e => [e.naturalWidth, e.naturalHeight, e.getBoundingClientRect().width]")
-        page.screenshot(path=str(tmp_path / "gantt-artifact.png"))
-        page.goto(f"{base}/artifacts/artifact/{ids['ui-summary']}", wait_until="networkidle", timeout=120_000)
-        page.get_by_text("lower bound").wait_for(timeout=60_000)
-        text = page.locator("body").inner_text()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.goto(f"{base}/artifacts/artifact/{ids['ui-gantt']}", wait_until="networkidle", timeout=120_000)
+    image = page.locator("img[src^='data:image/png;base64,']")
+    image.wait_for(timeout=60_000)
+    size = image.evaluate("e => [e.naturalWidth, e.naturalHeight, e.getBoundingClientRect().width]")
+    page.screenshot(path=str(tmp_path / "gantt-artifact.png"))
+    page.goto(f"{base}/artifacts/artifact/{ids['ui-summary']}", wait_until="networkidle", timeout=120_000)
+    page.get_by_text("lower bound").wait_for(timeout=60_000)
+    text = page.locator("body").inner_text()
+    page.close()
     assert size[0] > 1000 and size[1] > 300 and size[2] > 300  # decoded and drawn, not a broken image
     assert "gap" in text and "makespan" in text and "Rules that shaped the plan" in text
