@@ -78,6 +78,33 @@ def test_success_target_reached_past_a_less_reputable_first_replica() -> None:
     assert sorted(r.node for r in s.replicas[0]) == [1, 2]
 
 
+def test_a_replica_added_for_the_success_target_does_not_set_the_makespan() -> None:
+    """Issue 19: a replica nobody waits for must not set the makespan. The three tasks run on the fast
+    node n0 (reputation 0.9); the target needs a second replica of each. The most reliable node, n1, is
+    ten times slower: a replica there would end long after the chain. n2 and n3 (0.9 each) are as fast
+    as n0 and free while it works, so the extra replicas fit beside the chain and the plan is as long
+    as without the target (3,000 s when each went to the most reliable free node)."""
+    nodes = [{"id": "n0", "operator": "a", "gpus": 1, "reputation": 0.9, "speed": 1.0, "price_per_gpu_hour": 1},
+             {"id": "n1", "operator": "b", "gpus": 1, "reputation": 0.999, "speed": 0.1, "price_per_gpu_hour": 1},
+             {"id": "n2", "operator": "c", "gpus": 1, "reputation": 0.9, "speed": 1.0, "price_per_gpu_hour": 1},
+             {"id": "n3", "operator": "d", "gpus": 1, "reputation": 0.9, "speed": 1.0, "price_per_gpu_hour": 1}]
+    pool = NodePool.model_validate({"nodes": nodes})
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 100},
+        {"id": "b", "duration_s": 100, "depends_on": ["a"]},
+        {"id": "c", "duration_s": 100, "depends_on": ["b"]}]})
+    pol = Policy.model_validate({"default_level": "public", "levels": [{"name": "public", "spread": "operator"}]})
+    p = Problem(wl, pool, pol)
+    base = list_schedule(p)
+    more = list_schedule(p, HeuristicSettings(success_target=0.95))
+    assert more.success(p) >= 0.95 > base.success(p)
+    assert all(len(reps) == 2 for reps in more.replicas)
+    assert more.makespan(p) == pytest.approx(base.makespan(p)) == pytest.approx(300.0)
+    plan = to_plan(p, more, status=PlanStatus.FEASIBLE, objective=Objective.MAKESPAN, lower_bound_s=None,
+                   solve_time_s=0)
+    assert verify_plan(wl, pool, pol, plan).ok
+
+
 def test_retime_on_a_clock_rounds_up() -> None:
     wl, pool = heft_example()
     p = Problem(wl, pool)

@@ -1,63 +1,142 @@
-"""Reaching a workflow success target: add replicas where they buy the most success per dollar."""
+"""Reaching a workflow success target: add replicas where they buy the most success per dollar, at the
+earliest slot of a node where they do not lengthen the plan (a replica nobody waits for must not set the
+makespan)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from ...domain import Objective
 from ...domain.rules import PROBABILITY_EPS
 from ...errors import Infeasible, InfeasibleReason
 from .builder import Builder
 
+SHORTLIST_TASKS = 32  # tasks, best success per dollar first, whose slots are looked up in one round
+NODES_PER_TASK = 6  # of each, its most reliable free nodes (one per spread value) looked up
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One more replica of task `i` on node `n`: what it adds to the log of the task's success, what it
+    costs, and when it would start and finish (writes included) at the node's earliest slot."""
+
+    i: int
+    n: int
+    gain: float
+    cost_usd: float
+    start: float
+    finish: float
+
+    def key(self, makespan: float, objective: Objective) -> tuple[float, float]:
+        """Lower is better. For makespan, the least lengthening of the plan per unit of success bought
+        (none first), then success per dollar; for cost, success per dollar, then the lengthening."""
+        late = max(0.0, self.finish - makespan)
+        per_dollar = -self.gain / (1.0 + self.cost_usd)
+        if objective == Objective.COST:
+            return per_dollar, late
+        return late / self.gain, per_dollar
+
 
 def reach_success(b: Builder, target: float) -> None:
-    """Add replicas where they buy the most success per dollar until `target` holds."""
+    """Add replicas until the workflow's success probability reaches `target`.
+
+    Each round ranks every task's best extra replica (on its most reliable free node of an unused spread
+    value) by success per dollar, looks up the earliest slot of the top `SHORTLIST_TASKS` tasks on each
+    one's `NODES_PER_TASK` most reliable free nodes, and places the option `_Option.key` prefers.
+
+    Raises
+    ------
+    Infeasible
+        Every task already has a replica on its most reliable node of each spread value.
+    """
     p = b.p
     need = math.log(target) if target > 0 else -math.inf
-
     logs = [b.sched.log_success(p, i) for i in range(p.n_tasks)]
     total = sum(logs)
-    unusable: set[tuple[int, int]] = set()
     while total < need - PROBABILITY_EPS:
-        best: tuple[float, int, int, float, float] | None = None
-        for i in range(p.n_tasks):
-            if i in b.opt.finished or p.gang_size(i) > 1:  # a gang's replicas are placed as a whole
-                continue
-            used_nodes = b.sched.nodes_of(i)
-            codes = p.spread_of(i)
-            used_codes = set(codes[used_nodes].tolist()) if used_nodes else set()
-            nodes = b.allowed[i]
-            free = nodes[~np.isin(codes[nodes], np.array(sorted(used_codes), dtype=np.int64))]
-            if len(free) == 0:
-                continue
-            completion = p.completion(i, free)
-            k = int(np.argmax(completion))
-            n = int(free[k])
-            if (i, n) in unusable:
-                continue
-            if p.quorum[i] == 1:
-                fail = math.exp(logs[i]) if logs[i] > -math.inf else 0.0
-                new_fail = (1.0 - fail) * (1.0 - float(completion[k]))
-                gain = (math.log1p(-new_fail) if new_fail < 1.0 else -math.inf) - logs[i]
-            else:  # at least `quorum` of the replicas: the gain of one more, exactly
-                gain = p.log_success(i, [*used_nodes, n]) - logs[i]
-            if gain <= 1e-15:
-                continue
-            score = gain / (1.0 + p.cost(i, n))
-            if best is None or score > best[0]:
-                best = (score, i, n, gain, p.cost(i, n))
-        if best is None:
+        ranked = _ranked_tasks(b, logs)
+        if not ranked:
             weakest = sorted((logs[i], p.dag.ids[i]) for i in range(p.n_tasks) if i not in b.opt.finished)[:5]
             raise Infeasible([InfeasibleReason(
                 rule="success_target", tasks=[t for _, t in weakest],
                 message=f"no plan reaches success probability {target:g}: every task already has replicas on "
                         f"its most reputable node of each spread value (reaches {math.exp(total):.6g})")])
-        _, i, n, gain, _ = best
-        try:
-            b.place_on(i, n)
-        except ValueError:  # no availability window holds it: try the next best
-            unusable.add((i, n))
+        makespan = b.sched.makespan(p, b.q)
+        options = [o for _, i, free in ranked[:SHORTLIST_TASKS] for o in _options(b, i, free, logs[i])]
+        if not options:  # no window holds any of them: the next round cannot differ
+            raise Infeasible([InfeasibleReason(
+                rule="window", tasks=[p.dag.ids[i] for _, i, _ in ranked[:5]],
+                message=f"no plan reaches success probability {target:g}: no availability window holds "
+                        f"another replica of the tasks that could raise it")])
+        best = min(options, key=lambda o: (*o.key(makespan, b.opt.objective), o.i, o.n))
+        b.place_at(best.i, best.n, best.start)
+        logs[best.i] += best.gain
+        total += best.gain
+
+
+def _ranked_tasks(b: Builder, logs: list[float]) -> list[tuple[float, int, np.ndarray]]:
+    """(success per dollar of the best extra replica, task, its free nodes) of every task that can take
+    one, best first."""
+    p = b.p
+    out = []
+    for i in range(p.n_tasks):
+        if i in b.opt.finished or p.gang_size(i) > 1:  # a gang's replicas are placed as a whole
             continue
-        logs[i] += gain
-        total += gain
+        free = _free_nodes(b, i)
+        if len(free) == 0:
+            continue
+        completion = p.completion(i, free)
+        k = int(np.argmax(completion))
+        gain = _gain(b, i, int(free[k]), float(completion[k]), logs[i])
+        if gain > 1e-15:
+            out.append((gain / (1.0 + p.cost(i, int(free[k]))), i, free))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return out
+
+
+def _free_nodes(b: Builder, i: int) -> np.ndarray:
+    """Task `i`'s allowed nodes of a spread value none of its replicas uses."""
+    p = b.p
+    used_nodes = b.sched.nodes_of(i)
+    nodes = b.allowed[i]
+    if not used_nodes:
+        return nodes
+    codes = p.spread_of(i)
+    return nodes[~np.isin(codes[nodes], codes[np.array(used_nodes, dtype=np.int64)])]
+
+
+def _gain(b: Builder, i: int, n: int, completion: float, log_now: float) -> float:
+    """What one more replica of task `i` on node `n` adds to the log of the task's success."""
+    p = b.p
+    if p.quorum[i] == 1:
+        success = math.exp(log_now) if log_now > -math.inf else 0.0
+        new_fail = (1.0 - success) * (1.0 - completion)
+        return (math.log1p(-new_fail) if new_fail < 1.0 else -math.inf) - log_now
+    return p.log_success(i, [*b.sched.nodes_of(i), n]) - log_now  # at least `quorum` of them, exactly
+
+
+def _options(b: Builder, i: int, free: np.ndarray, log_now: float) -> list[_Option]:
+    """One more replica of task `i` on each of its most reliable free nodes (one per spread value), at
+    each node's earliest slot; nodes where no window holds it are left out."""
+    p = b.p
+    completion = p.completion(i, free)
+    order = np.lexsort((free, -completion))
+    codes = p.spread_of(i)[free[order]]
+    _, first = np.unique(codes, return_index=True)  # each spread value's most reliable node
+    picks = order[np.sort(first)][:NODES_PER_TASK]
+    nodes = free[picks]
+    ready, runtime = b.ready(i, nodes), b.runtimes(i, nodes)
+    writes = b.up(p.write_delays(i, nodes).max(axis=0)) if p.dag.writes[i] else np.zeros(len(nodes))
+    out = []
+    for k, n in enumerate(nodes.tolist()):
+        gain = _gain(b, i, n, float(completion[picks[k]]), log_now)
+        if gain <= 1e-15:
+            continue
+        start = b.earliest_on(n, float(ready[k]), float(runtime[k]), p.dag.tasks[i].gpus)
+        if start == math.inf:
+            continue
+        out.append(_Option(i, n, gain, p.cost(i, n), start, start + float(runtime[k]) + float(writes[k])))
+    return out
