@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benchmarks import datasets
 from scheduler import plan
@@ -84,3 +86,49 @@ def test_spread_bound_counts_the_replicas_outside_the_largest_operator() -> None
     assert compute_bounds(Problem(wl, pool, None)).makespan_s == pytest.approx(400)  # spread over nodes only
     p = plan(wl, pool, spread, time_limit_s=10)
     assert p.status == PlanStatus.OPTIMAL and p.makespan_s == pytest.approx(1000)
+
+
+def test_required_group_bound_puts_every_task_on_the_node_min_success_needs() -> None:
+    # min_success 0.9999 on two operators: r (0.999) with either s (0.98) reaches 0.99998, but s1 + s2 only
+    # 0.9996. Every task needs a replica on r, its only GPU: 4 x 100 s = 400 s, the optimum (energy alone:
+    # 800 GPU-seconds over 3 GPUs; 8 jobs of 100 s on 3 GPUs, 3 on one of them: 300 s).
+    from scheduler.domain import Policy
+
+    wl = Workload.model_validate({"tasks": [{"id": f"t{k}", "duration_s": 100} for k in range(4)]})
+    pool = NodePool.model_validate({"nodes": [{"id": "r", "operator": "A", "gpus": 1, "reputation": 0.999}] + [
+        {"id": f"s{k}", "operator": f"B{k}", "gpus": 1, "reputation": 0.98} for k in range(2)]})
+    strict = Policy.model_validate({"default_level": "x", "levels": [
+        {"name": "x", "min_replicas": 2, "spread": "operator", "min_success": 0.9999}]})
+    assert compute_bounds(Problem(wl, pool, strict)).makespan_s == pytest.approx(400)
+    loose = Policy.model_validate({"default_level": "x", "levels": [
+        {"name": "x", "min_replicas": 2, "spread": "operator", "min_success": 0.999}]})  # s1 + s2 reach it
+    assert compute_bounds(Problem(wl, pool, loose)).makespan_s == pytest.approx(300)
+    p = plan(wl, pool, strict, time_limit_s=10)
+    assert p.status == PlanStatus.OPTIMAL and p.makespan_s == pytest.approx(400)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_required_group_bound_never_above_the_optimum(data) -> None:
+    """Tiny pools of few operators with reliabilities that make some operator required: the bound never
+    exceeds the optimum CP-SAT proves (skipped examples: no plan, or no proof in time)."""
+    from scheduler.domain import Policy
+
+    n_nodes = data.draw(st.integers(2, 4))
+    nodes = [{"id": f"n{k}", "operator": f"o{data.draw(st.integers(0, 2))}", "gpus": data.draw(st.integers(1, 2)),
+              "speed": data.draw(st.sampled_from([0.5, 1.0, 2.0])),
+              "reputation": data.draw(st.sampled_from([0.9, 0.98, 0.99, 0.999]))} for k in range(n_nodes)]
+    tasks = [{"id": f"t{k}", "duration_s": data.draw(st.integers(10, 100)), "gpus": data.draw(st.integers(1, 2)),
+              "depends_on": [f"t{k - 1}"] if k and data.draw(st.booleans()) else []}
+             for k in range(data.draw(st.integers(1, 4)))]
+    level = {"name": "x", "min_replicas": data.draw(st.integers(1, 2)), "spread": "operator",
+             "min_success": data.draw(st.sampled_from([0.99, 0.999, 0.9999]))}
+    wl, pool = Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes})
+    pol = Policy.model_validate({"default_level": "x", "levels": [level]})
+    problem = Problem(wl, pool, pol)
+    if problem.static_reasons():
+        return
+    p = plan(wl, pool, pol, time_limit_s=5, engine="cpsat", workers=1)
+    if p.status != PlanStatus.OPTIMAL:
+        return
+    assert compute_bounds(problem).makespan_s <= p.makespan_s * (1 + 1e-9) + 1e-6

@@ -26,6 +26,11 @@
   replicas, and every task confined elsewhere, run on the other nodes: that work over their
   capacity, for the largest groups. With spread: operator, 2 replicas and one operator holding
   most GPUs, the other operators' GPUs carry one replica of every task.
+- Required groups (part of the energy bound): a spread value G is required for a task when no
+  replica set without G's nodes meets its rules (too few other values, or `min_success` out of
+  reach even on the most reliable node of every other value). Every plan then puts a replica of
+  it on G's nodes: the work of those replicas over G's capacity. With `min_success: 0.9999` and
+  one operator whose node alone lifts the pair above it, that node carries every such task.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 Replicas counted: the required ones, or more when `min_success` needs more even on the
@@ -38,11 +43,11 @@ the release time.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..domain.rules import meets
 from ..problem import Problem
 
 
@@ -105,7 +110,8 @@ def compute_bounds(
     cp = float((finish + writes).max()) if n else 0.0
     work = _work_left(problem, allowed, finished, kept)
     energy, energy_tasks = max(_energy_bound(problem, work, release_s),
-                               _spread_bound(problem, allowed, work, release_s))
+                               _spread_bound(problem, allowed, work, release_s),
+                               _required_group_bound(problem, allowed, work, release_s))
     head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
     tail = tails(problem, fastest, skip=set(finished), own=writes)
     used = np.zeros(problem.n_nodes, dtype=bool)
@@ -265,6 +271,58 @@ def _outside_group(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft,
     if problem.nodes.windows.any:
         end = _windowed_end(problem, mask, total, release_s, end)
     return end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]]
+
+
+def _required_group_bound(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft, release_s: float
+                          ) -> tuple[float, list[str]]:
+    """Required groups (module docstring): per (spread key, value), the work of one replica of every task
+    that needs that value over the capacity of the value's nodes it may use. Tasks with replicas already
+    running (replanning) are left out, as are gangs. Returns (end, tasks)."""
+    load: dict[tuple[str, int], list] = {}  # (key, value) -> [work, node mask, [(work, task)]]
+    for i in work.per_gpu:
+        if not work.first_jobs[i] or problem.gang_size(i) > 1:
+            continue
+        key = problem.levels[i].spread_key
+        codes = problem.spread_of(i)
+        for value in _required_values(problem, i, allowed[i]):
+            nodes = allowed[i][codes[allowed[i]] == value]
+            g = problem.dag.tasks[i].gpus
+            w = g * float(np.min(problem.runtimes(i, nodes) * problem.nodes.speed[nodes]))
+            entry = load.setdefault((key, value), [0.0, np.zeros(problem.n_nodes, dtype=bool), []])
+            entry[0] += w
+            entry[1][nodes] = True
+            entry[2].append((w, i))
+    best: tuple[float, list[str]] = (0.0, [])
+    for total, mask, members in load.values():
+        capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
+        if capacity <= 0:
+            continue
+        end = release_s + total / capacity
+        if problem.nodes.windows.any:
+            end = _windowed_end(problem, mask, total, release_s, end)
+        if end > best[0]:
+            best = (end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]])
+    return best
+
+
+def _required_values(problem: Problem, i: int, nodes: np.ndarray) -> list[int]:
+    """The spread values (codes of the task's spread key) every valid replica set of task `i` on `nodes`
+    uses. Without value v, the best a plan can do is the most reliable node of every other value
+    (`best_replica_set` minus v's). Removing a less reliable value leaves a set at least as reliable as
+    removing a more reliable one, so the required values are a prefix of that set: the scan stops at the
+    first value the task can do without."""
+    best = problem.best_replica_set(i, nodes)
+    required, target = problem.required[i], problem.levels[i].min_success
+    if len(best) < required:
+        return []  # no plan at all: the static checks say so
+    codes = problem.spread_of(i)
+    out = []
+    for r in range(len(best)):
+        rest = best[:r] + best[r + 1:]
+        if len(rest) >= required and (target is None or meets(problem.success(i, rest), target)):
+            break
+        out.append(int(codes[best[r]]))
+    return out
 
 
 def _windowed_end(problem: Problem, mask: np.ndarray, work: float, release_s: float, at_least: float) -> float:
