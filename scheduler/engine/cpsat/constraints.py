@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -385,13 +386,16 @@ class PrecedenceVars:
                                          for k, (node, _, _) in placed.items()})
 
 
-def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables) -> PrecedenceVars:
-    """Each child slot starts after the data of every parent arrives from one chosen parent slot."""
+def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables,
+                   check: Callable[[], None] = lambda: None) -> PrecedenceVars:
+    """Each child slot starts after the data of every parent arrives from one chosen parent slot; `check` is
+    called before each task's (it may raise to stop the construction)."""
     p = data.problem
     links = _Links(model, data, v)
     out = PrecedenceVars(links=links)
     sources = out.sources
     for c, slot_ids in enumerate(data.task_slots):
+        check()
         for b in slot_ids:
             if data.slots[b].is_fixed:
                 continue

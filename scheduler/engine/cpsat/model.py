@@ -23,11 +23,12 @@ from ..schedule import Replica, Schedule
 from . import constraints as C
 from .data import SolverData
 from .objective import COST_SCALE, cost_expr, cost_lower_bound, cost_upper_bound, kept_expr
-from .results import CpOutcome, CpSettings, Progress, SolveStatus
+from .results import BuildTimeout, CpOutcome, CpSettings, Progress, SolveStatus
 from .variables import Variables, make_variables
 
 LARGE_MODEL = 5_000  # variables above which presolve skips probing
 TIEBREAK_SHARE = 0.75  # of the budget for the first phase when a tie-break follows
+BUILD_SHARE = 0.6  # of the time limit the model's construction may take before it is given up
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -56,18 +57,35 @@ class PlacementModel:
         Objective, deadline, success target, time limit, threads, seed.
     makespan_lb_s : float
         A proven lower bound on the makespan (it bounds the makespan variable).
+
+    Raises
+    ------
+    BuildTimeout
+        Building took more than `BUILD_SHARE` of the time limit (checked between constraint families and
+        task by task in the precedence constraints, the largest): a model that cannot be built in time
+        could not be searched either, and the caller keeps its warm start within the limit.
     """
 
     def __init__(self, data: SolverData, settings: CpSettings, makespan_lb_s: float = 0.0) -> None:
         self.t0 = time.monotonic()
         self.data, self.settings = data, settings
+        # a deterministic run gives nothing up by the clock (its steps must not depend on the machine's speed)
+        self.build_deadline = (math.inf if settings.deterministic_s is not None
+                               else self.t0 + BUILD_SHARE * settings.time_limit_s)
         self.model = cp_model.CpModel()
-        self.variables: Variables = make_variables(self.model, data, self._makespan_lb_units(makespan_lb_s))
+        self.variables: Variables = make_variables(self.model, data, self._makespan_lb_units(makespan_lb_s),
+                                                   self.check_build_time)
+        self.check_build_time()
         self.precedence = self._add_constraints()
         self.cost = cost_expr(data, self.variables)
         if not isinstance(self.cost, int):
             self.model.Add(self.cost >= cost_lower_bound(data))  # redundant, lets the solver prove cost optimality
         self.build_s = time.monotonic() - self.t0
+
+    def check_build_time(self) -> None:
+        """Raise `BuildTimeout` once the construction has outlived its share of the time limit."""
+        if time.monotonic() > self.build_deadline:
+            raise BuildTimeout(f"{time.monotonic() - self.t0:.1f} s")
 
     def _makespan_lb_units(self, makespan_lb_s: float) -> int:
         q = self.data.quantum_s
@@ -82,7 +100,9 @@ class PlacementModel:
         C.add_min_success(model, data, v)
         C.add_capacity(model, data, v)
         C.add_reads_and_windows(model, data, v)
-        precedence = C.add_precedence(model, data, v)
+        self.check_build_time()
+        precedence = C.add_precedence(model, data, v, self.check_build_time)
+        self.check_build_time()
         deadline_u = math.floor(s.deadline_s / data.quantum_s + ROUNDING_EPS) if s.deadline_s is not None else None
         self.deliveries = C.add_makespan(model, data, v, deadline_u)
         if s.success_target is not None:

@@ -32,6 +32,10 @@ class SolveStatus(str, Enum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
+class BuildTimeout(Exception):
+    """The model was still being built when its share of the time limit ran out (`PlacementModel`)."""
+
+
 @dataclass
 class Progress:
     """A solver event for progress displays."""

@@ -4,6 +4,7 @@ fixed-size interval per candidate node for the GPU capacity constraints."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -114,12 +115,19 @@ class Variables:
         model.AddHint(self.makespan, max(max((e for _, _, e in placed.values()), default=0), delivered))
 
 
-def make_variables(model: cp_model.CpModel, data: SolverData, makespan_lb: int) -> Variables:
-    """Create every slot's variables; a fixed slot is all constants."""
+CHECK_EVERY = 64  # slots between two calls of `make_variables`' time check
+
+
+def make_variables(model: cp_model.CpModel, data: SolverData, makespan_lb: int,
+                   check: Callable[[], None] = lambda: None) -> Variables:
+    """Create every slot's variables; a fixed slot is all constants. `check` is called every
+    `CHECK_EVERY` slots (it may raise to stop the construction)."""
     out: list[SlotVars] = []
     gangs: dict[int, GangVars] = {}
     gpus = [t.gpus for t in data.problem.dag.tasks]
     for k, slot in enumerate(data.slots):
+        if k % CHECK_EVERY == 0:
+            check()
         if slot.group is not None:
             if slot.group == k:
                 gangs[k] = _gang_vars(model, data, k)
