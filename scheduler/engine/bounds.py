@@ -109,10 +109,10 @@ def compute_bounds(
     writes = write_tails(problem, allowed, skip=set(finished))
     cp = float((finish + writes).max()) if n else 0.0
     work = _work_left(problem, allowed, finished, kept)
+    head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
     energy, energy_tasks = max(_energy_bound(problem, work, release_s),
                                _spread_bound(problem, allowed, work, release_s),
-                               _required_group_bound(problem, allowed, work, release_s))
-    head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
+                               _required_group_bound(problem, allowed, work, release_s, head))
     tail = tails(problem, fastest, skip=set(finished), own=writes)
     used = np.zeros(problem.n_nodes, dtype=bool)
     for nodes in {id(allowed[i]): allowed[i] for i in work.per_gpu}.values():  # tasks share cached eligibility arrays
@@ -275,11 +275,13 @@ def _outside_group(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft,
     return end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]]
 
 
-def _required_group_bound(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft, release_s: float
-                          ) -> tuple[float, list[str]]:
+def _required_group_bound(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft, release_s: float,
+                          head: np.ndarray) -> tuple[float, list[str]]:
     """Required groups (module docstring): per (spread key, value), the work of one replica of every task
-    that needs that value over the capacity of the value's nodes it may use. Tasks with replicas already
-    running (replanning) are left out, as are gangs. Returns (end, tasks)."""
+    that needs that value over the capacity of the value's nodes it may use. No replica starts before its
+    task's `head` (the least time before any replica can start), so for every h the tasks with heads of at
+    least h bound it too: h plus their work over the capacity (without windows; with them, from the release
+    only). Tasks with replicas already running (replanning) are left out, as are gangs. Returns (end, tasks)."""
     load: dict[tuple[str, int], list] = {}  # (key, value) -> [work, node mask, [(work, task)]]
     for i in work.per_gpu:
         if not work.first_jobs[i] or problem.gang_size(i) > 1:
@@ -302,6 +304,11 @@ def _required_group_bound(problem: Problem, allowed: list[np.ndarray], work: _Wo
         end = release_s + total / capacity
         if problem.nodes.windows.any:
             end = _windowed_end(problem, mask, total, release_s, end)
+        elif members:  # the latest heads first: each suffix's head plus its work over the capacity
+            heads = np.array([head[i] for _, i in members])
+            order = np.argsort(-heads, kind="stable")
+            done = np.cumsum(np.array([w for w, _ in members])[order])
+            end = max(end, float(np.max(heads[order] + done / capacity)))
         if end > best[0]:
             best = (end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]])
     return best
