@@ -26,6 +26,27 @@ def test_cpop_on_the_heft_paper_example_gives_the_published_86() -> None:
     assert list_schedule(p, HeuristicSettings(rule=HeuristicRule.HEFT)).makespan() == pytest.approx(80.0)
 
 
+def test_rank_sum_places_the_critical_paths_exit_where_the_data_is() -> None:
+    """CPoP pins the critical path (chain a, 1,000 s) with its exit s to a's node n0; but b, c and d send
+    s 12.5 GB each, 1,000 s over n0's slow links and 0.1 s between n1-n3. Rank-sum keeps CPoP's order
+    and lets s go where it finishes first: beside b, waiting only for a's few bytes."""
+    wl = Workload.model_validate({"tasks": [
+        {"id": "a", "duration_s": 1000}, {"id": "b", "duration_s": 100}, {"id": "c", "duration_s": 100},
+        {"id": "d", "duration_s": 100},
+        {"id": "s", "duration_s": 10, "depends_on": [{"task": "a", "data_gb": 0.0001}] + [
+            {"task": t, "data_gb": 12.5} for t in "bcd"]}]})
+    nodes = [{"id": f"n{k}", "gpus": 1, "region": "far" if k == 0 else "near", "bandwidth_gbps": 1000}
+             for k in range(4)]
+    pool = NodePool.model_validate({"nodes": nodes, "links": [
+        {"regions": ["far", "near"], "bandwidth_gbps": 0.1}, {"regions": ["near", "near"], "bandwidth_gbps": 1000}]})
+    p = Problem(wl, pool)
+    pinned = list_schedule(p, HeuristicSettings(rule=HeuristicRule.CPOP))
+    free = list_schedule(p, HeuristicSettings(rule=HeuristicRule.RANK_SUM))
+    assert pinned.nodes_of(p.dag.index["s"]) == [0] and pinned.makespan(p) == pytest.approx(1110, abs=1)
+    assert free.nodes_of(p.dag.index["s"]) != [0] and free.makespan(p) == pytest.approx(1010, abs=1)
+    assert plan(wl, pool, time_limit_s=5, engine="heuristic").makespan_s <= free.makespan(p) + 1e-6
+
+
 def test_cpop_critical_path_is_the_papers() -> None:
     """Topcuoglu et al. (2002), fig. 5: the critical path n1 -> n2 -> n9 -> n10, on P2."""
     wl, pool = heft_example()

@@ -32,6 +32,7 @@ from .schedule import Replica, Schedule, replicas_of_rows, to_plan
 
 # run after HEFT (plain and with lookahead): (rule, lookahead); PEFT's optimistic costs already look ahead
 PORTFOLIO = ((HeuristicRule.PEFT, False), (HeuristicRule.CPOP, False), (HeuristicRule.CPOP, True),
+             (HeuristicRule.RANK_SUM, False),
              (HeuristicRule.ONE_NODE, False), (HeuristicRule.SUFFERAGE, False))
 # the dynamic rules scan each task's nodes once and then, per step, every ready task's finish on the
 # node taken: about tasks x (nodes + ready tasks) searches; they run on small instances only
@@ -132,7 +133,7 @@ def warm_start(run: PlanningRun) -> list[InfeasibleReason]:
 
 def _portfolio_warm_starts(run: PlanningRun) -> None:
     """The other rules of the portfolio (`scheduler.engine.heuristic.priorities`: PEFT, CPoP plain and with
-    lookahead when data moves, one node, Sufferage on small instances), each while time is left; the best
+    lookahead when data moves, rank-sum, one node, Sufferage on small instances), each while time is left; the best
     schedule of all is the warm start."""
     looks = lookahead_pays(run.problem)
     for rule, lookahead in PORTFOLIO:

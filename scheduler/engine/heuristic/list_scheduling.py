@@ -69,7 +69,7 @@ def _list_schedule(problem: Problem, opt: HeuristicSettings, sub_deadlines: np.n
 
 def _order(b: Builder, rule: HeuristicRule) -> list[int]:
     """The tasks to place, in the rule's order; CPoP also pins its critical path's single replicas to the
-    critical-path node and PEFT gives the builder its optimistic cost table."""
+    critical-path node (rank-sum does not) and PEFT gives the builder its optimistic cost table."""
     problem, skip = b.p, b.opt.finished
     rank = upward_ranks(problem, b.consider)
     if rule is HeuristicRule.ONE_NODE:
@@ -86,6 +86,8 @@ def _order(b: Builder, rule: HeuristicRule) -> list[int]:
         finite = np.where(np.isfinite(b.optimistic_cost_s), b.optimistic_cost_s, np.nan)
         return task_order(problem, np.nan_to_num(np.nanmean(finite, axis=1)), skip)
     priority = rank + downward_ranks(problem, b.consider)
+    if rule is HeuristicRule.RANK_SUM:
+        return task_order(problem, priority, skip)
     path, node = critical_path_node(problem, b.consider, priority)
     _pin(b, [i for i in path if problem.required[i] == 1 and i not in b.opt.fixed], node)
     return task_order(problem, priority, skip)
