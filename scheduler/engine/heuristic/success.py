@@ -13,6 +13,7 @@ from ...domain import Objective
 from ...domain.rules import PROBABILITY_EPS
 from ...errors import Infeasible, InfeasibleReason
 from .builder import Builder
+from .timeline import EPS
 
 SHORTLIST_TASKS = 32  # tasks, best success per dollar first, whose slots are looked up in one round
 NODES_PER_TASK = 6  # of each, its most reliable free nodes (one per spread value) looked up
@@ -30,14 +31,15 @@ class _Option:
     start: float
     finish: float
 
-    def key(self, makespan: float, objective: Objective) -> tuple[float, float]:
-        """Lower is better. For makespan, the least lengthening of the plan per unit of success bought
-        (none first), then success per dollar; for cost, success per dollar, then the lengthening."""
+    def key(self, makespan: float, objective: Objective, deadline: float) -> tuple[bool, float, float]:
+        """Lower is better: within the deadline first; then, for makespan, the least lengthening of the
+        plan per unit of success bought (none first), then success per dollar; for cost, success per
+        dollar, then the lengthening."""
         late = max(0.0, self.finish - makespan)
         per_dollar = -self.gain / (1.0 + self.cost_usd)
         if objective == Objective.COST:
-            return per_dollar, late
-        return late / self.gain, per_dollar
+            return self.finish > deadline, per_dollar, late
+        return self.finish > deadline, late / self.gain, per_dollar
 
 
 def reach_success(b: Builder, target: float) -> None:
@@ -56,6 +58,7 @@ def reach_success(b: Builder, target: float) -> None:
     need = math.log(target) if target > 0 else -math.inf
     logs = [b.sched.log_success(p, i) for i in range(p.n_tasks)]
     total = sum(logs)
+    deadline = float(b.up(b.opt.deadline_s)) + EPS if b.opt.deadline_s is not None else math.inf
     while total < need - PROBABILITY_EPS:
         ranked = _ranked_tasks(b, logs)
         if not ranked:
@@ -71,7 +74,7 @@ def reach_success(b: Builder, target: float) -> None:
                 rule="window", tasks=[p.dag.ids[i] for _, i, _ in ranked[:5]],
                 message=f"no plan reaches success probability {target:g}: no availability window holds "
                         f"another replica of the tasks that could raise it")])
-        best = min(options, key=lambda o: (*o.key(makespan, b.opt.objective), o.i, o.n))
+        best = min(options, key=lambda o: (*o.key(makespan, b.opt.objective, deadline), o.i, o.n))
         b.place_at(best.i, best.n, best.start)
         logs[best.i] += best.gain
         total += best.gain
