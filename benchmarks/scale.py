@@ -66,8 +66,8 @@ def _work(tasks: int, nodes: int, limit: float | None, queue: Any) -> None:
         problem = Problem(wl, pool, policy)
         plan = plan_problem(problem, PlanOptions(time_limit_s=limit))
         final = time.perf_counter() - t1
-        out["verified"] = verify_plan(wl, pool, policy, plan).ok
         out.update({"final_plan_s": final, "time_limit_s": limit, "within_limit": final <= 1.1 * limit,
+                    "verified": verify_plan(wl, pool, policy, plan).ok,
                     "makespan_s": plan.makespan_s, "cost_usd": plan.cost_usd, "bound_s": plan.lower_bound_s,
                     "gap": plan.gap, "engine": plan.engine, "status": plan.status.value,
                     "notes": plan.messages or []})

@@ -206,13 +206,7 @@ def _energy_bound(problem: Problem, work: _WorkLeft, release_s: float) -> tuple[
     items = list(work.groups.items())
     for key, (mask, _) in items:
         inside = sum(w for _, (m, w) in items if not np.any(m & ~mask))
-        # sum over the set's GPUs of speed: reference-GPU-seconds the set delivers per second
-        capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
-        if capacity <= 0:
-            continue
-        end = release_s + inside / capacity
-        if problem.nodes.windows.any:  # the nodes deliver only inside their windows
-            end = _windowed_end(problem, mask, inside, release_s, end)
+        end = _group_end(problem, mask, inside, release_s)
         if end > energy:
             energy, binding = end, key
     top = sorted(work.members.get(binding, []), reverse=True)[:10]
@@ -266,12 +260,9 @@ def _outside_group(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft,
         if not np.any(group_mask & ~outside):  # confined outside the group: all of its work
             total += sum(wi for wi, i in work.members[key] if i not in taken)
             mask |= group_mask
-    capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
-    if capacity <= 0 or total <= 0:
+    end = _group_end(problem, mask, total, release_s) if total > 0 else 0.0
+    if end <= 0:
         return 0.0, []
-    end = release_s + total / capacity
-    if problem.nodes.windows.any:
-        end = _windowed_end(problem, mask, total, release_s, end)
     return end, [problem.dag.ids[i] for _, i in sorted(members, reverse=True)[:10]]
 
 
@@ -298,13 +289,10 @@ def _required_group_bound(problem: Problem, allowed: list[np.ndarray], work: _Wo
             entry[2].append((w, i))
     best: tuple[float, list[str]] = (0.0, [])
     for total, mask, members in load.values():
-        capacity = float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
-        if capacity <= 0:
-            continue
-        end = release_s + total / capacity
-        if problem.nodes.windows.any:
-            end = _windowed_end(problem, mask, total, release_s, end)
-        elif members:  # the latest heads first: each suffix's head plus its work over the capacity
+        end = _group_end(problem, mask, total, release_s)
+        if end > 0 and not problem.nodes.windows.any:
+            # the latest heads first: each suffix's head plus its work over the capacity
+            capacity = _capacity(problem, mask)
             heads = np.array([head[i] for _, i in members])
             order = np.argsort(-heads, kind="stable")
             done = np.cumsum(np.array([w for w, _ in members])[order])
@@ -332,6 +320,24 @@ def _required_values(problem: Problem, i: int, nodes: np.ndarray) -> list[int]:
             break
         out.append(int(codes[best[r]]))
     return out
+
+
+def _capacity(problem: Problem, mask: np.ndarray) -> float:
+    """Sum over the GPUs of the nodes of `mask` of their speed: the reference-GPU-seconds they deliver per
+    second."""
+    return float(np.sum(problem.nodes.gpus[mask] * problem.nodes.speed[mask]))
+
+
+def _group_end(problem: Problem, mask: np.ndarray, work: float, release_s: float) -> float:
+    """The least time by which the nodes of `mask`, from `release_s` on, deliver `work` reference-GPU-seconds:
+    over their capacity, and only inside their windows when nodes have them (0 when they have no capacity)."""
+    capacity = _capacity(problem, mask)
+    if capacity <= 0:
+        return 0.0
+    end = release_s + work / capacity
+    if problem.nodes.windows.any:  # the nodes deliver only inside their windows
+        end = _windowed_end(problem, mask, work, release_s, end)
+    return end
 
 
 def _windowed_end(problem: Problem, mask: np.ndarray, work: float, release_s: float, at_least: float) -> float:

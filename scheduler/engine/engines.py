@@ -73,13 +73,12 @@ class CpSatEngine:
             run.notes.append("gangs with a success target, a quorum or kept replicas: the heuristic's plan "
                              "stands (CP-SAT does not model them)")
             return []
-        if run.out_of_time(MIN_SOLVE_S):
-            run.notes.append("the time limit was spent before CP-SAT could start: the heuristic's plan is the plan")
-            return []
         if run.out_of_time(MIN_SOLVE_S + PREPARE_PER_HEURISTIC * run.heuristic_s):
-            run.notes.append(f"the {run.remaining():.1f} s left are too few for CP-SAT on a problem this size (its "
-                             f"model takes several times the heuristic's {run.heuristic_s:.1f} s to build): the "
-                             "heuristic's plan is the plan")
+            run.notes.append(
+                "the time limit was spent before CP-SAT could start: the heuristic's plan is the plan"
+                if run.out_of_time(MIN_SOLVE_S) else
+                f"the {run.remaining():.1f} s left are too few for CP-SAT on a problem this size (its model takes "
+                f"several times the heuristic's {run.heuristic_s:.1f} s to build): the heuristic's plan is the plan")
             return []
         allowed = run.givens.allowed
         size = model_literals(problem, allowed)
@@ -249,4 +248,3 @@ def _membership(problem: Problem, nodes: np.ndarray, masks: dict[int, np.ndarray
     if mask is None:
         return lambda x: np.isin(x, nodes)
     return lambda x: mask[x]
-

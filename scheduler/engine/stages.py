@@ -30,10 +30,12 @@ from .heuristic import HeuristicRule, heuristic_schedule, list_schedule, retime
 from .run import PlanningRun, lookahead_pays, portfolio_pays
 from .schedule import Replica, Schedule, replicas_of_rows, to_plan
 
-# run after HEFT (plain and with lookahead): (rule, lookahead); PEFT's optimistic costs already look ahead
-PORTFOLIO = ((HeuristicRule.PEFT, False), (HeuristicRule.CPOP, False), (HeuristicRule.CPOP, True),
-             (HeuristicRule.RANK_SUM, False),
-             (HeuristicRule.ONE_NODE, False), (HeuristicRule.SUFFERAGE, False))
+# run after HEFT (plain and with lookahead): (rule, lookahead, when data moves: True only then, False only
+# otherwise, None always); PEFT's optimistic costs already look ahead. Plain CPoP only when no data moves:
+# otherwise CPoP with the look ahead and rank-sum cover it (it was never the best of them on SAGA's suite)
+PORTFOLIO = ((HeuristicRule.PEFT, False, None), (HeuristicRule.CPOP, False, False), (HeuristicRule.CPOP, True, True),
+             (HeuristicRule.RANK_SUM, False, None), (HeuristicRule.ONE_NODE, False, None),
+             (HeuristicRule.SUFFERAGE, False, None))
 # the dynamic rules scan each task's nodes once and then, per step, every ready task's finish on the
 # node taken: about tasks x (nodes + ready tasks) searches; they run on small instances only
 DYNAMIC_MAX_SEARCHES = 2_000
@@ -136,13 +138,12 @@ def _portfolio_warm_starts(run: PlanningRun) -> None:
     lookahead when data moves, plain otherwise), rank-sum, one node, Sufferage on small instances), each while
     time is left; the best schedule of all is the warm start."""
     looks = lookahead_pays(run.problem)
-    for rule, lookahead in PORTFOLIO:
+    for rule, lookahead, when_data_moves in PORTFOLIO:
         if run.out_of_time():
             return
-        if (lookahead and not looks) or (rule is HeuristicRule.SUFFERAGE and not _dynamic_pays(run.problem)):
+        if (when_data_moves is not None and when_data_moves != looks) or (
+                rule is HeuristicRule.SUFFERAGE and not _dynamic_pays(run.problem)):
             continue
-        if rule is HeuristicRule.CPOP and not lookahead and looks:
-            continue  # when data moves, CPoP with the look ahead and rank-sum cover it (never beaten on SAGA's suite)
         try:
             _offer_warm_start(run, list_schedule(run.problem, run.heuristic_settings(rule=rule, lookahead=lookahead)))
         except Infeasible:  # e.g. CPoP's critical-path node has no window for a task: the others stand

@@ -87,12 +87,11 @@ class Builder:
             raise WindowMissed(f"no availability window of node {self.p.nodes.ids[n]} holds the replica")
         self.place_at(i, n, start, rt)
 
-    def place_at(self, i: int, n: int, start: float, runtime: float | None = None) -> None:
+    def place_at(self, i: int, n: int, start: float, runtime: float) -> None:
         """Add a replica of task i on node n at `start` (found by `earliest_on`: the caller vouches that it
-        fits), running `runtime` (default: the task's runtime there, on the builder's clock)."""
-        rt = float(self.runtimes(i, np.array([n]))[0]) if runtime is None else runtime
-        self.occupy(n, start, start + rt, self.p.dag.tasks[i].gpus)
-        self.sched.replicas[i].append(Replica(n, start, start + rt))
+        fits), running `runtime` (its runtime there, on the builder's clock)."""
+        self.occupy(n, start, start + runtime, self.p.dag.tasks[i].gpus)
+        self.sched.replicas[i].append(Replica(n, start, start + runtime))
 
     def earliest_on(self, n: int, ready: float, duration: float, gpus: int, latest: float = math.inf) -> float:
         """The earliest start >= `ready` on node `n` with `gpus` free for `duration` and inside one of its

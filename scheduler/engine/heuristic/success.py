@@ -22,13 +22,15 @@ NODES_PER_TASK = 6  # of each, its most reliable free nodes (one per spread valu
 @dataclass(frozen=True)
 class _Option:
     """One more replica of task `i` on node `n`: what it adds to the log of the task's success, what it
-    costs, and when it would start and finish (writes included) at the node's earliest slot."""
+    costs, and when it would start, how long it would run and when it would finish (writes included) at the
+    node's earliest slot (on the builder's clock)."""
 
     i: int
     n: int
     gain: float
     cost_usd: float
     start: float
+    runtime: float
     finish: float
 
     def key(self, makespan: float, objective: Objective, deadline: float) -> tuple[bool, float, float]:
@@ -75,7 +77,7 @@ def reach_success(b: Builder, target: float) -> None:
                 message=f"no plan reaches success probability {target:g}: no availability window holds "
                         f"another replica of the tasks that could raise it")])
         best = min(options, key=lambda o: (*o.key(makespan, b.opt.objective, deadline), o.i, o.n))
-        b.place_at(best.i, best.n, best.start)
+        b.place_at(best.i, best.n, best.start, best.runtime)
         logs[best.i] += best.gain
         total += best.gain
 
@@ -125,21 +127,18 @@ def _options(b: Builder, i: int, free: np.ndarray, log_now: float) -> list[_Opti
     """One more replica of task `i` on each of its most reliable free nodes (one per spread value), at
     each node's earliest slot; nodes where no window holds it are left out."""
     p = b.p
-    completion = p.completion(i, free)
-    order = np.lexsort((free, -completion))
-    codes = p.spread_of(i)[free[order]]
-    _, first = np.unique(codes, return_index=True)  # each spread value's most reliable node
-    picks = order[np.sort(first)][:NODES_PER_TASK]
-    nodes = free[picks]
+    nodes = np.array(p.best_replica_set(i, free)[:NODES_PER_TASK], dtype=np.int64)
+    completion = p.completion(i, nodes)
     ready, runtime = b.ready(i, nodes), b.runtimes(i, nodes)
     writes = b.up(p.write_delays(i, nodes).max(axis=0)) if p.dag.writes[i] else np.zeros(len(nodes))
     out = []
     for k, n in enumerate(nodes.tolist()):
-        gain = _gain(b, i, n, float(completion[picks[k]]), log_now)
+        gain = _gain(b, i, n, float(completion[k]), log_now)
         if gain <= 1e-15:
             continue
-        start = b.earliest_on(n, float(ready[k]), float(runtime[k]), p.dag.tasks[i].gpus)
+        rt = float(runtime[k])
+        start = b.earliest_on(n, float(ready[k]), rt, p.dag.tasks[i].gpus)
         if start == math.inf:
             continue
-        out.append(_Option(i, n, gain, p.cost(i, n), start, start + float(runtime[k]) + float(writes[k])))
+        out.append(_Option(i, n, gain, p.cost(i, n), start, rt, start + rt + float(writes[k])))
     return out
