@@ -31,6 +31,11 @@
   reach even on the most reliable node of every other value). Every plan then puts a replica of
   it on G's nodes: the work of those replicas over G's capacity. With `min_success: 0.9999` and
   one operator whose node alone lifts the pair above it, that node carries every such task.
+- Data arrival (`scheduler.engine.arrivals`): per task and node, the earliest start with each
+  parent's data either crossing a link from a copy elsewhere or coming from a copy run on that
+  node, those copies holding its GPUs one after another; a task's earliest end over its nodes,
+  plus what must follow it, bounds the makespan. Where heavy data joins at a task over slow
+  links, the critical path (transfers free) is far below every plan; this one is not.
 - Cost: each required replica on its cheapest distinct allowed node.
 
 Replicas counted: the required ones, or more when `min_success` needs more even on the
@@ -49,6 +54,7 @@ import numpy as np
 
 from ..domain.rules import meets
 from ..problem import Problem
+from .arrivals import arrival_heads
 
 
 @dataclass
@@ -60,10 +66,12 @@ class Bounds:
     energy_tasks: list[str]
     fastest_gpus_s: float = 0.0
     fastest_gpus_tasks: list[str] | None = None
+    data_arrival_s: float = 0.0
+    data_arrival_tasks: list[str] | None = None  # the task whose end sets it, then its parents
 
     @property
     def makespan_s(self) -> float:
-        return max(self.critical_path_s, self.energy_s, self.fastest_gpus_s)
+        return max(self.critical_path_s, self.energy_s, self.fastest_gpus_s, self.data_arrival_s)
 
 
 def compute_bounds(
@@ -110,21 +118,47 @@ def compute_bounds(
     cp = float((finish + writes).max()) if n else 0.0
     work = _work_left(problem, allowed, finished, kept)
     head = np.maximum(np.minimum(start, finish - np.where(np.isfinite(fastest), fastest, 0.0)), release_s)
+    tail = tails(problem, fastest, skip=set(finished), own=writes)
+    fresh = n > 0 and not finished and not kept and not running_end_s  # no copy runs yet
+    head, arrival, arrival_tasks = _arrival_bound(problem, allowed, release_s, head, tail) if fresh else (head, 0.0, [])
     energy, energy_tasks = max(_energy_bound(problem, work, release_s),
                                _spread_bound(problem, allowed, work, release_s),
                                _required_group_bound(problem, allowed, work, release_s, head))
-    tail = tails(problem, fastest, skip=set(finished), own=writes)
-    used = np.zeros(problem.n_nodes, dtype=bool)
-    for nodes in {id(allowed[i]): allowed[i] for i in work.per_gpu}.values():  # tasks share cached eligibility arrays
-        used[nodes] = True
-    speeds = np.sort(np.repeat(problem.nodes.speed[used], problem.nodes.gpus[used]))[::-1]
+    speeds = _gpu_speeds(problem, allowed, work)
     fastest_gpus, fg_tasks = 0.0, []
     if len(speeds) and work.per_gpu and np.isfinite(cp):
         fastest_gpus, fg_tasks = _fastest_gpus_bound(problem, work.jobs, work.first_jobs, work.per_gpu, head, tail,
                                                      release_s, speeds)
     return Bounds(critical_path_s=cp, energy_s=energy, cost_usd=work.cost_usd,
                   critical_path=_path(problem, finish + writes, via) if n and np.isfinite(cp) else [],
-                  energy_tasks=energy_tasks, fastest_gpus_s=fastest_gpus, fastest_gpus_tasks=fg_tasks)
+                  energy_tasks=energy_tasks, fastest_gpus_s=fastest_gpus, fastest_gpus_tasks=fg_tasks,
+                  data_arrival_s=arrival, data_arrival_tasks=arrival_tasks)
+
+
+def _gpu_speeds(problem: Problem, allowed: list[np.ndarray], work: _WorkLeft) -> np.ndarray:
+    """The speed of every GPU some task with work left may use, fastest first."""
+    used = np.zeros(problem.n_nodes, dtype=bool)
+    for nodes in {id(allowed[i]): allowed[i] for i in work.per_gpu}.values():  # tasks share cached eligibility arrays
+        used[nodes] = True
+    return np.sort(np.repeat(problem.nodes.speed[used], problem.nodes.gpus[used]))[::-1]
+
+
+def _arrival_bound(problem: Problem, allowed: list[np.ndarray], release_s: float, head: np.ndarray,
+                   tail: np.ndarray) -> tuple[np.ndarray, float, list[str]]:
+    """Data arrival (`arrival_heads`): some replica of every task ends, at the earliest at its best node's
+    head plus its runtime there, and what follows it (`tails`) comes after. Returns the heads raised to
+    the least over each task's nodes, the largest such sum, and its task with its parents (0 and none
+    when the bound does not apply)."""
+    heads_runtimes = arrival_heads(problem, allowed, release_s)
+    if heads_runtimes is None:
+        return head, 0.0, []
+    heads, runtimes = heads_runtimes
+    ends = (heads + runtimes).min(axis=1) + tail
+    if not np.all(np.isfinite(ends)):
+        return head, 0.0, []  # a task no node may run: the static checks say so
+    i = int(np.argmax(ends))
+    return (np.maximum(head, heads.min(axis=1)), float(ends[i]),
+            [problem.dag.ids[i], *(problem.dag.ids[q] for q, _ in problem.dag.parents[i])])
 
 
 def _fastest_runtimes(problem: Problem, allowed: list[np.ndarray], finished: dict[int, float]) -> np.ndarray:

@@ -87,6 +87,13 @@ def deadline_reason(bounds: Bounds, deadline_s: float, proved: bool = False) -> 
         return InfeasibleReason(rule="deadline", tasks=bounds.critical_path,
                                 message=f"the solver proved that no plan finishes within {deadline_s:g} s with "
                                         f"the GPUs available (lower bound without capacity: {bounds.makespan_s:.1f} s)")
+    if bounds.data_arrival_s > bounds.critical_path_s and bounds.data_arrival_s >= max(bounds.energy_s,
+                                                                                     bounds.fastest_gpus_s):
+        tasks = bounds.data_arrival_tasks or []
+        return InfeasibleReason(rule="deadline", tasks=tasks,
+                                message=f"deadline {deadline_s:g} s is below {bounds.data_arrival_s:.1f} s: "
+                                        f"{tasks[0]} cannot end sooner, its parents' data either crossing links "
+                                        f"or its parents running on its node first")
     if bounds.critical_path_s >= max(bounds.energy_s, bounds.fastest_gpus_s):
         path = bounds.critical_path
         shown = " -> ".join(path if len(path) <= 8 else [*path[:3], "...", *path[-3:]])
