@@ -289,6 +289,10 @@ class _Links:
         self._region: dict[tuple[int, int], object] = {}
         self._in_override: dict[int, object] = {}
         self._partner: dict[tuple[int, int], object] = {}
+        # small pools with overrides: every node pair's seconds per GB (`add_transfer_by_receiver`)
+        everywhere = np.arange(p.n_nodes)
+        self.per_gb = np.array([p.links.transfers_from(a, 1.0, everywhere) for a in range(p.n_nodes)]) \
+            if self.any and p.n_nodes <= PAIR_TABLE_NODES else None
 
     @property
     def any(self) -> bool:
@@ -422,9 +426,15 @@ def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables,
     return out
 
 
+PAIR_TABLE_NODES = 64  # pools with link overrides up to this size: one constraint per edge and child node
+
+
 def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: int, b: int, data_gb: float,
                   src: object, out: PrecedenceVars) -> None:
     """child slot b starts after parent slot a's end plus the transfer between their nodes."""
+    if links.per_gb is not None:
+        _add_transfer_by_receiver(model, data, links, a, b, data_gb, src)
+        return
     p = data.problem
     sa, sb = links.v.slots[a], links.v.slots[b]
     nodes_a, nodes_b = data.slots[a].nodes, data.slots[b].nodes
@@ -482,6 +492,25 @@ def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: i
             continue
         out_when = _lits(*when, partnered.Not() if partnered is not None else None)
         model.Add(sb.start >= sa.end + out_expr(region_a == ra)).OnlyEnforceIf(out_when)
+
+
+def _add_transfer_by_receiver(model: cp_model.CpModel, data: SolverData, links: _Links, a: int, b: int,
+                              data_gb: float, src: object) -> None:
+    """The same with every node pair's own speed, for small pools with link overrides: on each node n of
+    the child, start >= the parent's end + sum over the parent's nodes m of transfer(m, n) x [parent on m]
+    (one of them is on, and transfer(n, n) = 0), enforced by [child on n]. Edges x child nodes constraints,
+    where a literal per node pair would need edges x nodes^2 literals and three times the constraints."""
+    sa, sb = links.v.slots[a], links.v.slots[b]
+    nodes_a = np.array([sa.fixed_node]) if sa.fixed_node is not None else data.slots[a].nodes
+    nodes_b = data.slots[b].nodes
+    assert links.per_gb is not None
+    units = data.transfer_units(data_gb * links.per_gb[np.ix_(nodes_a, nodes_b)])  # (parent nodes, child nodes)
+    for col, n in enumerate(nodes_b.tolist()):
+        if sa.fixed_node is not None:
+            transfer = int(units[0, col])
+        else:
+            transfer = sum(int(u) * sa.x[int(m)] for m, u in zip(nodes_a, units[:, col]) if u)
+        model.Add(sb.start >= sa.end + transfer).OnlyEnforceIf(_lits(src, sb.x[int(n)]))
 
 
 def _node_pair_overrides(model, data: SolverData, links: _Links, a: int, b: int, seconds: float, src,
