@@ -419,7 +419,9 @@ def add_precedence(model: cp_model.CpModel, data: SolverData, v: Variables,
                         lits.append(src)
                     sources[(b, parent, a)] = src
                     model.Add(sb.start >= sa.end).OnlyEnforceIf(_lits(src))
-                    if data_gb > 0:
+                    if data_gb > 0 and links.per_gb is not None:
+                        _add_transfer_by_receiver(model, data, links, a, b, data_gb, src)
+                    elif data_gb > 0:
                         _add_transfer(model, data, links, a, b, data_gb, src, out)
                 if lits:  # the quorum-th arrival: that many distinct parent slots each bound the start
                     model.Add(sum(lits) >= p.quorum[parent]).OnlyEnforceIf(_lits(sb.present))
@@ -432,9 +434,6 @@ PAIR_TABLE_NODES = 64  # pools with link overrides up to this size: one constrai
 def _add_transfer(model: cp_model.CpModel, data: SolverData, links: _Links, a: int, b: int, data_gb: float,
                   src: object, out: PrecedenceVars) -> None:
     """child slot b starts after parent slot a's end plus the transfer between their nodes."""
-    if links.per_gb is not None:
-        _add_transfer_by_receiver(model, data, links, a, b, data_gb, src)
-        return
     p = data.problem
     sa, sb = links.v.slots[a], links.v.slots[b]
     nodes_a, nodes_b = data.slots[a].nodes, data.slots[b].nodes
