@@ -193,19 +193,20 @@ SUITES = {"heft": suite_heft, "stg": suite_stg, "traces": suite_traces}
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suites", nargs="*", help="some of heft, stg, traces, scale, gangs, world, policy, saga (default: all)")
+    ap.add_argument("suites", nargs="*", help="some of heft, stg, traces, scale, gangs, world, policy, saga, saga-long "
+                                              "(default: all but saga-long)")
     ap.add_argument("--quick", action="store_true", help="smaller samples and time limits")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     from . import gangs, policy, saga, scale, world
 
     suites = {**SUITES, "gangs": gangs.suite_gangs, "scale": scale.suite_scale, "world": world.suite_world,
-              "saga": saga.suite_saga, "policy": policy.suite_policy}
-    chosen = args.suites or list(suites)
+              "saga": saga.suite_saga, "saga-long": saga.suite_saga_long, "policy": policy.suite_policy}
+    chosen = args.suites or [name for name in suites if name != "saga-long"]  # long runs: on demand
     for name in chosen:
         if name not in suites:
             ap.error(f"unknown suite {name!r}")
-    if "saga" in chosen and argv is None and os.environ.get("PYTHONHASHSEED") != "0":
+    if {"saga", "saga-long"} & set(chosen) and argv is None and os.environ.get("PYTHONHASHSEED") != "0":
         # SAGA iterates sets of node and task names: their order, and so its ties, follow the string
         # hash seed, which differs per process; one seed makes its figures repeatable run to run
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *sys.argv[1:]],
