@@ -14,9 +14,9 @@ lowers most tasks' levels (the restricted bucket's level flows down the DAG: abo
 restricted with it, so fewer nodes may run them); the last two columns keep each task at the level it
 has with the sites, which leaves the price of the rules' machinery alone (windows, failure rates,
 quorum, reads and writes). The times to the first plan are CPU seconds of this process (the first plan
-is single-threaded; other load on the machine inflates wall-clock times of a fraction of a second by
-tens of percent, CPU times far less), the best of seven runs each (five for the levels-kept variant),
-the runs alternating.
+is single-threaded, and CPU time leaves out what other processes take; best-of-five wall-clock times of
+the same code gave ratios of 1.35-1.99x over three runs), the best of seven runs each (five for the
+levels-kept variant), the runs alternating.
 """
 
 from __future__ import annotations
