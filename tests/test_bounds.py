@@ -112,8 +112,6 @@ def test_required_group_bound_puts_every_task_on_the_node_min_success_needs() ->
 def test_required_group_bound_never_above_the_optimum(data) -> None:
     """Tiny pools of few operators with reliabilities that make some operator required: the bound never
     exceeds the optimum CP-SAT proves (skipped examples: no plan, or no proof in time)."""
-    from scheduler.domain import Policy
-
     n_nodes = data.draw(st.integers(2, 4))
     nodes = [{"id": f"n{k}", "operator": f"o{data.draw(st.integers(0, 2))}", "gpus": data.draw(st.integers(1, 2)),
               "speed": data.draw(st.sampled_from([0.5, 1.0, 2.0])),
@@ -123,15 +121,23 @@ def test_required_group_bound_never_above_the_optimum(data) -> None:
              for k in range(data.draw(st.integers(1, 4)))]
     level = {"name": "x", "min_replicas": data.draw(st.integers(1, 2)), "spread": "operator",
              "min_success": data.draw(st.sampled_from([0.99, 0.999, 0.9999]))}
-    wl, pool = Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes})
-    pol = Policy.model_validate({"default_level": "x", "levels": [level]})
-    problem = Problem(wl, pool, pol)
+    found = _proven_optimum({"tasks": tasks}, {"nodes": nodes}, {"default_level": "x", "levels": [level]})
+    if found is not None:
+        problem, optimum = found
+        assert compute_bounds(problem).makespan_s <= optimum * (1 + 1e-9) + 1e-6
+
+
+def _proven_optimum(workload: dict, pool: dict, policy: dict) -> tuple[Problem, float] | None:
+    """The problem of three documents and the makespan CP-SAT proves optimal (None: no plan, or no
+    proof within 5 s)."""
+    from scheduler.domain import Policy
+
+    wl, nodes, pol = Workload.model_validate(workload), NodePool.model_validate(pool), Policy.model_validate(policy)
+    problem = Problem(wl, nodes, pol)
     if problem.static_reasons():
-        return
-    p = plan(wl, pool, pol, time_limit_s=5, engine="cpsat", workers=1)
-    if p.status != PlanStatus.OPTIMAL:
-        return
-    assert compute_bounds(problem).makespan_s <= p.makespan_s * (1 + 1e-9) + 1e-6
+        return None
+    p = plan(wl, nodes, pol, time_limit_s=5, engine="cpsat", workers=1)
+    return (problem, p.makespan_s) if p.status == PlanStatus.OPTIMAL and p.makespan_s is not None else None
 
 
 def _join_instance(data_gb: float) -> tuple[Workload, NodePool]:
@@ -173,8 +179,6 @@ def test_data_arrival_bound_never_above_the_optimum(data) -> None:
     """Tiny graphs with data on every edge, nodes of several speeds, GPUs and bandwidths, node-pair links,
     and sometimes two replicas: the bound never exceeds the optimum CP-SAT proves (about one example in six
     has it above the critical path; skipped examples: no plan, or no proof in time)."""
-    from scheduler.domain import Policy
-
     n_nodes = data.draw(st.integers(2, 3))
     nodes = [{"id": f"n{k}", "gpus": data.draw(st.integers(1, 2)), "speed": data.draw(st.sampled_from([0.5, 1.0, 2.0])),
               "bandwidth_gbps": data.draw(st.sampled_from([1.0, 4.0, 40.0]))} for k in range(n_nodes)]
@@ -186,12 +190,8 @@ def test_data_arrival_bound_never_above_the_optimum(data) -> None:
                       "depends_on": [{"task": f"t{j}", "data_gb": data.draw(st.sampled_from([0.5, 5.0, 20.0]))}
                                      for j in parents]})
     level = {"name": "x", "min_replicas": data.draw(st.integers(1, 2))}
-    wl, pool = Workload.model_validate({"tasks": tasks}), NodePool.model_validate({"nodes": nodes, "links": links})
-    pol = Policy.model_validate({"default_level": "x", "levels": [level]})
-    problem = Problem(wl, pool, pol)
-    if problem.static_reasons():
-        return
-    p = plan(wl, pool, pol, time_limit_s=5, engine="cpsat", workers=1)
-    if p.status != PlanStatus.OPTIMAL:
-        return
-    assert compute_bounds(problem).data_arrival_s <= p.makespan_s * (1 + 1e-9) + 1e-6
+    found = _proven_optimum({"tasks": tasks}, {"nodes": nodes, "links": links},
+                            {"default_level": "x", "levels": [level]})
+    if found is not None:
+        problem, optimum = found
+        assert compute_bounds(problem).data_arrival_s <= optimum * (1 + 1e-9) + 1e-6

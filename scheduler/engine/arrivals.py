@@ -75,8 +75,7 @@ def arrival_heads(problem: Problem, allowed: list[np.ndarray], release_s: float 
         if len(nodes):
             runtimes[i, nodes] = problem.runtimes(i, nodes)
             heads[i, nodes] = problem.start_floors(i, nodes, release_s)
-    everywhere = np.arange(n_nodes)
-    per_gb = np.array([problem.links.transfers_from(a, 1.0, everywhere) for a in range(n_nodes)])  # [from, to]
+    per_gb = problem.links.seconds_per_gb()  # [from, to]
     elsewhere = np.where(np.eye(n_nodes, dtype=bool), np.inf, 0.0)  # a copy on another node
     capacity = np.maximum(problem.nodes.gpus.astype(float), 1.0)
     gpus = np.array([t.gpus for t in problem.dag.tasks], dtype=float)

@@ -103,6 +103,20 @@ class LinkTable:
         out[targets == a] = 0.0
         return out
 
+    def seconds_per_gb(self) -> np.ndarray:
+        """Seconds to move one GB between every pair of nodes, [from, to] (0 from a node to itself).
+
+        Examples
+        --------
+        >>> from scheduler.domain import NodePool, Network
+        >>> pool = NodePool(nodes=[{"id": "a", "bandwidth_gbps": 8}, {"id": "b", "bandwidth_gbps": 16}])
+        >>> LinkTable(Network(pool), NodeTable(pool)).seconds_per_gb().tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+        """
+        everywhere = np.arange(len(self.bandwidth))
+        return np.array([self.transfers_from(int(a), 1.0, everywhere) for a in everywhere]).reshape(
+            len(everywhere), len(everywhere))
+
     def mean_transfer_s_per_gb(self) -> float:
         """Seconds to move one GB between two nodes drawn at random (the same node twice included, where
         it is free): HEFT's average communication cost per unit of data. Exact over every ordered pair up
@@ -111,11 +125,10 @@ class LinkTable:
         if n < 2:
             return 0.0
         if n <= MEAN_EXACT_NODES:
-            sources, targets = np.arange(n), np.arange(n)
-        else:
-            rng = np.random.default_rng(0)
-            sources = rng.choice(n, min(n, MEAN_SAMPLE_SOURCES), replace=False)
-            targets = rng.choice(n, min(n, MEAN_SAMPLE_TARGETS), replace=False)
+            return float(np.mean(self.seconds_per_gb()))
+        rng = np.random.default_rng(0)
+        sources = rng.choice(n, min(n, MEAN_SAMPLE_SOURCES), replace=False)
+        targets = rng.choice(n, min(n, MEAN_SAMPLE_TARGETS), replace=False)
         return float(np.mean([self.transfers_from(int(a), 1.0, targets) for a in sources]))
 
     def peer_bandwidth(self) -> np.ndarray:

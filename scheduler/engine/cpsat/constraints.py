@@ -290,9 +290,7 @@ class _Links:
         self._in_override: dict[int, object] = {}
         self._partner: dict[tuple[int, int], object] = {}
         # small pools with overrides: every node pair's seconds per GB (`add_transfer_by_receiver`)
-        everywhere = np.arange(p.n_nodes)
-        self.per_gb = np.array([p.links.transfers_from(a, 1.0, everywhere) for a in range(p.n_nodes)]) \
-            if self.any and p.n_nodes <= PAIR_TABLE_NODES else None
+        self.per_gb = p.links.seconds_per_gb() if self.any and p.n_nodes <= PAIR_TABLE_NODES else None
 
     @property
     def any(self) -> bool:
