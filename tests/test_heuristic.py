@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.datasets import heft_example
 from scheduler.analysis.verify import verify_plan
@@ -141,3 +144,34 @@ def test_equal_ranks_place_the_larger_gpu_demand_first() -> None:
     wl = Workload.model_validate({"tasks": [{"id": "t0", "duration_s": 30, "gpus": 1},
                                             {"id": "t1", "duration_s": 30, "gpus": 2, "replicas": 2}]})
     assert list_schedule(Problem(wl, pool, None)).makespan() == pytest.approx(60)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.floats(0.05, 1.0), min_size=1, max_size=12), st.lists(st.integers(0, 5), min_size=12, max_size=12),
+       st.integers(2, 3), st.sampled_from([0.5, 0.9, 0.99]), st.integers(0, 2))
+def test_quorum_pickers_shortcut_agrees_with_the_exact_check(reputations, operators, quorum, target, chosen) -> None:
+    """When the cheap bound says every candidate keeps an at-least-k target reachable, the exact check
+    (success with each candidate and the best of every other spread value) says so too."""
+    from scheduler.engine.heuristic.placement import _QuorumPicker
+
+    nodes = [{"id": f"n{k}", "gpu": "A100", "gpus": 1, "reputation": r, "operator": f"op{operators[k]}"}
+             for k, r in enumerate(reputations)]
+    problem = Problem(Workload.model_validate({"tasks": [{"id": "t", "duration_s": 10.0, "sensitivity": "agreed"}]}),
+                      NodePool.model_validate({"nodes": nodes}),
+                      Policy.model_validate({"levels": [{"name": "agreed", "quorum": quorum, "spread": "operator",
+                                                         "min_success": target}], "default_level": "agreed"}))
+    every = np.arange(len(nodes))
+    picker = _QuorumPicker(problem, 0, every, [])
+    for k in range(min(chosen, len(nodes))):  # a replica or two already taken, where some are left
+        free = np.flatnonzero(picker.mask)
+        if len(free) <= 1:
+            break
+        picker.take(int(free[0]))
+    free = np.flatnonzero(picker.mask)
+    if not len(free):
+        return
+    codes = picker.code_of[free]
+    order = np.lexsort((free, -picker.completion[free], codes))
+    firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
+    if picker._all_reach(free, free[firsts]):
+        assert picker._reaching(free, codes[firsts], free[firsts]).tolist() == free.tolist()

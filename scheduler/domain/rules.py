@@ -268,9 +268,19 @@ def within_each(x_s: np.ndarray, limit_s: np.ndarray) -> np.ndarray:
     >>> within_each(np.array([3600.000001, 3600.1, 5.0]), np.array([3600.0, 3600.0, math.inf])).tolist()
     [True, False, True]
     """
+    return np.asarray(x_s, dtype=float) <= tolerant_limits(limit_s)
+
+
+def tolerant_limits(limit_s: np.ndarray) -> np.ndarray:
+    """`tolerant_limit`, element by element (what `within_each` compares with; computed once where many
+    times meet the same limits).
+
+    >>> tolerant_limits(np.array([3600.0, math.inf])).tolist() == [tolerant_limit(3600.0), math.inf]
+    True
+    """
     limit = np.asarray(limit_s, dtype=float)
     scale = np.where(np.isfinite(limit), np.maximum(1.0, np.abs(limit)), 1.0)
-    return np.asarray(x_s, dtype=float) <= limit + RELATIVE_TIME_EPS * scale
+    return limit + RELATIVE_TIME_EPS * scale
 
 
 def quorum_arrival(times: Iterable[float], quorum: int = 1) -> float:

@@ -21,7 +21,8 @@ import numpy as np
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
 from ..domain.policy import LevelOrigin, Rule, declassification_notes, effective_levels, required_replicas
-from ..domain.rules import completion_probabilities, failure_weights, log_task_success, meets, task_success, within_each
+from ..domain.rules import (completion_probabilities, failure_weights, log_task_success, meets, task_success,
+                            tolerant_limits)
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
@@ -32,7 +33,7 @@ from .nodes import NodeTable
 
 def _new_caches() -> dict[str, dict]:
     return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}, "gangs": {}, "eligibility": {},
-            "reasons": {}, "completion": {}}
+            "reasons": {}, "completion": {}, "window_room": {}}
 
 
 __all__ = ["Eligibility", "LinkTable", "NodeTable", "Problem", "TaskGraph", "rejection_counts_text"]
@@ -128,13 +129,21 @@ class Problem:
         cache = self._caches["windows"]
         hit = cache.get(key)
         if hit is None:
-            longest = self.nodes.windows.longest[base.nodes]
-            fits = within_each(self.runtimes(i, base.nodes), longest)
+            fits = self.runtimes(i, base.nodes) <= self._window_room(base)  # `within` the longest window
             out = int(np.count_nonzero(~fits))
-            extra = {Rule.WINDOW.value: out} if out else {}
-            hit = cache[key] = Eligibility(nodes=base.nodes[fits], first_rule={**base.first_rule, **extra},
-                                           any_rule={**base.any_rule, **extra})
+            hit = cache[key] = base if not out else Eligibility(
+                nodes=base.nodes[fits], first_rule={**base.first_rule, Rule.WINDOW.value: out},
+                any_rule={**base.any_rule, Rule.WINDOW.value: out})
         own[i] = hit
+        return hit
+
+    def _window_room(self, base: Eligibility) -> np.ndarray:
+        """Per node of `base`, the longest runtime one of its windows holds (`tolerant_limits` of the longest
+        window: `within`'s tolerance), computed once per eligibility class."""
+        cache = self._caches["window_room"]
+        hit = cache.get(id(base))
+        if hit is None:
+            hit = cache[id(base)] = tolerant_limits(self.nodes.windows.longest[base.nodes])
         return hit
 
     def eligible(self, i: int) -> np.ndarray:

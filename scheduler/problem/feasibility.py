@@ -50,18 +50,57 @@ def static_reasons(problem: Problem, allowed: list[np.ndarray] | None = None,
     """
     reasons: list[InfeasibleReason] = []
     kept = kept or {}
+    usual = [i for i in range(problem.n_tasks) if i not in skip and not kept.get(i)
+             and (allowed is None or allowed[i] is problem.eligible(i))]
+    placeable = placeable_by_dominance(problem, usual)
     for i in range(problem.n_tasks):
         if i in skip:
             continue
         nodes = problem.eligible(i) if allowed is None else allowed[i]
         stay = kept.get(i, [])
-        if nodes is problem.eligible(i) and not stay:  # the usual case: computed once per problem
+        if i in placeable:
+            reason = _residency_reason(problem, i)
+        elif nodes is problem.eligible(i) and not stay:  # the usual case: computed once per problem
             reason = problem.task_reason(i)
         else:
             reason = task_reason(problem, i, nodes, stay)
         if reason is not None:
             reasons.append(reason)
     return reasons
+
+
+def placeable_by_dominance(problem: Problem, tasks: list[int]) -> set[int]:
+    """The tasks among `tasks` (each on all its eligible nodes, no replica kept) whose placement rules
+    (`_placement_reason`: eligibility, spread or quorum, min_success) are proven to hold by a task at least
+    as long of the same class, found by bisection instead of one check per task.
+
+    A class shares the effective level, GPUs, GPU memory, replica count, quorum and ``duration_by_gpu``;
+    within one, a shorter ``duration_s`` never hurts: its runtime on every node is at most as long, so it
+    fits every window the longer one fits (its eligible nodes are a superset) and every replica completes
+    with at least the same probability (``reputation * exp(-failures_per_hour * runtime_h)``). So the
+    feasible members, longest first, are a suffix, and only O(log n) of them are checked. Gangs are
+    checked one by one (a gang's reach depends on whole node sets).
+    """
+    classes: dict[tuple, list[int]] = {}
+    for i in tasks:
+        t = problem.dag.tasks[i]
+        if t.nodes == 1:
+            key = (problem.levels[i].name, t.gpus, t.gpu_memory_gb, problem.required[i], problem.quorum[i],
+                   tuple(sorted(t.duration_by_gpu.items())))
+            classes.setdefault(key, []).append(i)
+    out: set[int] = set()
+    for members in classes.values():
+        members.sort(key=lambda i: -problem.dag.tasks[i].duration_s)
+        lo, hi = 0, len(members)  # members[hi:] hold (proven), members[:lo] do not
+        while lo < hi:
+            mid = (lo + hi) // 2
+            i = members[mid]
+            if _placement_reason(problem, i, problem.eligible(i), []) is None:
+                hi = mid
+            else:
+                lo = mid + 1
+        out.update(members[hi:])
+    return out
 
 
 def _residency_reason(problem: Problem, i: int) -> InfeasibleReason | None:

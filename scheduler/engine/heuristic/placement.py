@@ -50,7 +50,7 @@ class _ReplicaPicker:
         self.best_w = np.full(len(self.code_values), -1.0)
         np.maximum.at(self.best_w, self.code_of, self.weights)
         self.code_used = np.zeros(len(self.code_values), dtype=bool)
-        self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist()) if self.need_w > 0 else 0.0
+        self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist()) if self.need_w > 0 and chosen else 0.0
         self.mask = np.ones(len(nodes), dtype=bool)
 
     @staticmethod
@@ -115,7 +115,25 @@ class _QuorumPicker(_ReplicaPicker):
         # the most reliable free candidate of each spread value (the first position among equals)
         order = np.lexsort((free, -self.completion[free], codes))
         firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
+        if self._all_reach(free, free[firsts]):
+            return free
         return self._reaching(free, codes[firsts], free[firsts])
+
+    def _all_reach(self, free: np.ndarray, best: np.ndarray) -> bool:
+        """Whether every free candidate reaches the target, by a bound that is cheap when it holds: the
+        others of any candidate (the best of every other spread value) dominate Y, the best of every value
+        but the most reliable one (swapping the candidate's value for that one only raises completions), so
+        the weakest candidate with the chosen replicas and part of Y meeting it is enough (added best first,
+        it stops as soon as it does)."""
+        q = self.p.quorum[self.i]
+        weakest = float(self.completion[free].min())
+        counts = completion_counts(self.p.completion(self.i, np.array(self.chosen, dtype=np.int64)), q)
+        for x in [None, *sorted(self.completion[best].tolist(), reverse=True)[1:]]:
+            if x is not None:
+                counts = add_completion(counts, x)
+            if weakest * (counts[q - 1] + counts[q]) + (1.0 - weakest) * counts[q] >= self.target - PROBABILITY_EPS:
+                return True
+        return False
 
     def _reaching(self, free: np.ndarray, codes: np.ndarray, best: np.ndarray) -> np.ndarray:
         """The free candidates (positions `free`) with which the chosen replicas, the candidate and the best
