@@ -71,35 +71,41 @@ def static_reasons(problem: Problem, allowed: list[np.ndarray] | None = None,
 
 def placeable_by_dominance(problem: Problem, tasks: list[int]) -> set[int]:
     """The tasks among `tasks` (each on all its eligible nodes, no replica kept) whose placement rules
-    (`_placement_reason`: eligibility, spread or quorum, min_success) are proven to hold by a task at least
-    as long of the same class, found by bisection instead of one check per task.
+    hold (`_placement_reason`: eligibility, spread or quorum, min_success), proven for most of them by a
+    task that dominates them instead of one check per task (residency, which depends on each task's own
+    writes, is checked apart).
 
-    A class shares the effective level, GPUs, GPU memory, replica count, quorum and ``duration_by_gpu``;
-    within one, a shorter ``duration_s`` never hurts: its runtime on every node is at most as long, so it
-    fits every window the longer one fits (its eligible nodes are a superset) and every replica completes
-    with at least the same probability (``reputation * exp(-failures_per_hour * runtime_h)``). So the
-    feasible members, longest first, are a suffix, and only O(log n) of them are checked. Gangs are
-    checked one by one (a gang's reach depends on whole node sets).
+    Among tasks of one level, quorum and ``duration_by_gpu``, task a dominates task b when a is at least
+    as long (``duration_s``) and needs at least as many GPUs, as much GPU memory and as many replicas: b's
+    runtime on every node is at most a's, so b fits every window a fits and its eligible nodes are a
+    superset of a's, and each replica completes with at least the same probability (``reputation *
+    exp(-failures_per_hour * runtime_h)``), so a replica set that serves a serves b. Tasks are visited
+    longest first; one whose (GPUs, memory, replicas) a placeable task has shown, or that a placeable task
+    dominates, needs no check. So a class of any size costs one check per distinct shape, and those that
+    cannot be placed one each (their reasons are needed anyway). Gangs are checked one by one (a gang's
+    reach depends on whole node sets).
     """
     classes: dict[tuple, list[int]] = {}
     for i in tasks:
         t = problem.dag.tasks[i]
         if t.nodes == 1:
-            key = (problem.levels[i].name, t.gpus, t.gpu_memory_gb, problem.required[i], problem.quorum[i],
-                   tuple(sorted(t.duration_by_gpu.items())))
+            key = (problem.levels[i].name, problem.quorum[i], tuple(sorted(t.duration_by_gpu.items())))
             classes.setdefault(key, []).append(i)
     out: set[int] = set()
     for members in classes.values():
         members.sort(key=lambda i: -problem.dag.tasks[i].duration_s)
-        lo, hi = 0, len(members)  # members[hi:] hold (proven), members[:lo] do not
-        while lo < hi:
-            mid = (lo + hi) // 2
-            i = members[mid]
-            if _placement_reason(problem, i, problem.eligible(i), []) is None:
-                hi = mid
-            else:
-                lo = mid + 1
-        out.update(members[hi:])
+        shown: set[tuple[int, float, int]] = set()  # shapes of a placeable task at least as long as the rest
+        frontier: list[tuple[int, float, int]] = []  # the shapes that were checked and hold
+        for i in members:
+            t = problem.dag.tasks[i]
+            shape = (t.gpus, t.gpu_memory_gb if t.gpus > 0 else 0.0, problem.required[i])
+            if shape not in shown:
+                if not any(g >= shape[0] and m >= shape[1] and r >= shape[2] for g, m, r in frontier):
+                    if problem.task_reason(i) is not None:  # computed once: `static_reasons` reads it again
+                        continue  # it cannot be placed (or writes where it may not): a shorter one may
+                    frontier.append(shape)
+                shown.add(shape)
+            out.add(i)
     return out
 
 
