@@ -175,3 +175,33 @@ def test_quorum_pickers_shortcut_agrees_with_the_exact_check(reputations, operat
     firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
     if picker._all_reach(free, free[firsts]):
         assert picker._reaching(free, codes[firsts], free[firsts]).tolist() == free.tolist()
+
+
+def _first_fit(tl: Timeline, ready: float, duration: float, gpus: int, latest: float) -> float:
+    """The earliest start by brute force: `ready` or a breakpoint after it, the first whose run stays
+    within the free slots (segments beginning within EPS of its end do not count)."""
+    eps = 1e-9
+    for start in [ready, *[t for t in tl.times if t > ready]]:
+        if start > ready and start > latest:
+            return float("inf")
+        j = max(k for k, t in enumerate(tl.times) if t <= start)
+        if all(tl.used[k] + gpus <= tl.cap for k in range(j, len(tl.times)) if k == j or tl.times[k] < start + duration - eps):
+            return start
+    return float("inf")
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.integers(1, 3), st.lists(st.tuples(st.floats(0, 200), st.floats(0.5, 40), st.integers(1, 3), st.booleans(),
+                                             st.floats(0, 200), st.floats(0.5, 60), st.integers(1, 3)), max_size=40))
+def test_timeline_search_is_exhaustive(cap, steps) -> None:
+    """On a timeline of fewer than `LONG_TIMELINE` segments every search gives the brute-force earliest
+    start, through appends and insertions alike."""
+    tl = Timeline(cap)
+    for start, length, gpus, at_end, ready, duration, want in steps:
+        gpus = min(gpus, cap)
+        begin = tl.times[-1] + start / 10 if at_end else start
+        found = tl.earliest(begin, length, gpus)
+        if found != float("inf"):
+            tl.add(found, found + length, gpus)
+        for latest in (float("inf"), ready + duration):
+            assert tl.earliest(ready, duration, min(want, cap), latest) == _first_fit(tl, ready, duration, min(want, cap), latest)
