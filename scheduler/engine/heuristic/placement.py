@@ -5,7 +5,7 @@ cost), by insertion into the nodes' idle GPU time."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,20 @@ class Candidates:
     cost: np.ndarray  # USD (plus congestion prices in cost mode)
     look: np.ndarray | None  # makespan lookahead: least time after the end until the slowest child ends
     write: np.ndarray | None = None  # makespan: the slowest of the task's writes from each node
+    found: dict[int, tuple[float, float]] = field(default_factory=dict)  # position -> (start, searched up to)
+
+    def earliest(self, b: Builder, k: int, gpus: int, latest: float) -> float:
+        """`Builder.earliest_on` for position `k` (a start found there, or inf when none is by `latest`),
+        remembered across the replicas of one task: between two of them only the node the first took
+        changes, and it leaves the candidates. A start found stays the answer (where a lower `latest` would
+        hide it, it cannot win: it ends after the best finish); a search that found none up to a bound is
+        not repeated under a lower one."""
+        hit = self.found.get(k)
+        if hit is not None and (hit[0] != math.inf or latest <= hit[1]):
+            return hit[0]
+        start = b.earliest_on(int(self.nodes[k]), float(self.ready[k]), float(self.runtime[k]), gpus, latest)
+        self.found[k] = (start, latest)
+        return start
 
 
 class _ReplicaPicker:
@@ -49,7 +63,9 @@ class _ReplicaPicker:
         self.code_values, self.code_of = np.unique(self.codes, return_inverse=True)
         self.best_w = np.full(len(self.code_values), -1.0)
         np.maximum.at(self.best_w, self.code_of, self.weights)
+        self.best_of = self.best_w[self.code_of]  # per candidate, the best weight of its spread value
         self.code_used = np.zeros(len(self.code_values), dtype=bool)
+        self.n_used = 0  # spread values taken
         self.have_w = sum(p.weights(i, np.array(chosen, dtype=np.int64)).tolist()) if self.need_w > 0 and chosen else 0.0
         self.mask = np.ones(len(nodes), dtype=bool)
 
@@ -66,19 +82,18 @@ class _ReplicaPicker:
     def pickable(self) -> np.ndarray:
         """Positions that keep enough distinct values for the remaining slots and min_success reachable."""
         slots_left = self.required - self.count - 1
-        ok = self.mask.copy()
-        if slots_left > 0 or self.need_w > 0:
-            n_codes_left = len(self.code_values) - int(self.code_used.sum()) - 1
-            if n_codes_left < slots_left:
-                ok &= False
-            if self.need_w > 0:
-                rest_w = float(self.best_w[~self.code_used].sum())
-                reach = self.have_w + self.weights + (rest_w - self.best_w[self.code_of])
-                ok &= reach >= self.need_w - PROBABILITY_EPS
-        return np.flatnonzero(ok)
+        if len(self.code_values) - self.n_used - 1 < slots_left:
+            return np.zeros(0, dtype=np.int64)
+        if self.need_w <= 0:
+            return np.flatnonzero(self.mask)
+        rest_w = float(self.best_w[~self.code_used].sum())
+        reach = self.have_w + self.weights + (rest_w - self.best_of)
+        return np.flatnonzero(self.mask & (reach >= self.need_w - PROBABILITY_EPS))
 
     def take(self, k: int) -> None:
         self.count += 1
+        if not self.code_used[self.code_of[k]]:
+            self.n_used += 1
         self.code_used[self.code_of[k]] = True
         self.have_w += float(self.weights[k])
         self.mask &= self.codes != self.codes[k]
@@ -105,8 +120,7 @@ class _QuorumPicker(_ReplicaPicker):
 
     def pickable(self) -> np.ndarray:
         slots_left = self.required - self.count - 1
-        n_codes_left = len(self.code_values) - int(self.code_used.sum()) - 1
-        if n_codes_left < slots_left:
+        if len(self.code_values) - self.n_used - 1 < slots_left:
             return np.zeros(0, dtype=np.int64)
         free = np.flatnonzero(self.mask)
         if not len(free):
@@ -374,7 +388,7 @@ def _earliest(b: Builder, i: int, cand: Candidates, idx: np.ndarray, pref: set[i
             break
         # a start after the best finish minus this runtime cannot win: the scan stops there
         latest = best[0] - float(tail[k]) + EPS if best is not None else math.inf
-        start = b.earliest_on(int(nodes[k]), float(ready[k]), float(rt[k]), gpus, latest)
+        start = cand.earliest(b, k, gpus, latest)
         if start == math.inf:
             continue
         this = key(k, start)
