@@ -121,7 +121,7 @@ class Problem:
         if i in own:
             return own[i]
         t = self.dag.tasks[i]
-        base = self._eligibility.of(self.levels[i], t.gpus, t.gpu_memory_gb)
+        base = self.policy_eligibility(i)
         if not self.nodes.windows.any or not len(base.nodes):
             own[i] = base
             return base
@@ -136,6 +136,12 @@ class Problem:
                 any_rule={**base.any_rule, Rule.WINDOW.value: out})
         own[i] = hit
         return hit
+
+    def policy_eligibility(self, i: int) -> Eligibility:
+        """`eligibility` before the availability windows: the policy's rules and the GPUs alone (shared by
+        every task of the same level, GPUs and GPU memory)."""
+        t = self.dag.tasks[i]
+        return self._eligibility.of(self.levels[i], t.gpus, t.gpu_memory_gb)
 
     def _window_room(self, base: Eligibility) -> np.ndarray:
         """Per node of `base`, the longest runtime one of its windows holds (`tolerant_limits` of the longest

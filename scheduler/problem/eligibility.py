@@ -49,6 +49,8 @@ class EligibilityIndex:
     def __init__(self, nodes: NodeTable) -> None:
         self.nodes = nodes
         self._cache: dict[tuple[str, int, float], Eligibility] = {}
+        self._by_level: dict[str, list[tuple[Rule, np.ndarray]]] = {}
+        self._none = np.zeros(len(nodes), dtype=bool)
 
     def of(self, level: Level, gpus: int, gpu_memory_gb: float) -> Eligibility:
         key = (level.name, gpus, gpu_memory_gb if gpus > 0 else 0.0)
@@ -60,12 +62,19 @@ class EligibilityIndex:
     def rule_failures(self, lv: Level, gpus: int, gpu_memory_gb: float) -> list[tuple[Rule, np.ndarray]]:
         """Per rule (in `Rule` order), the mask of nodes it rejects."""
         t = self.nodes
+        return [(Rule.GPUS, t.gpus < gpus),
+                (Rule.GPU_MEMORY, t.gpu_memory_gb < gpu_memory_gb if gpus > 0 else self._none),
+                *self._level_failures(lv)]
+
+    def _level_failures(self, lv: Level) -> list[tuple[Rule, np.ndarray]]:
+        """The masks of the level's own rules (TEE to network), computed once per level: they do not depend
+        on the task's GPUs."""
+        hit = self._by_level.get(lv.name)
+        if hit is not None:
+            return hit
+        t, none = self.nodes, self._none
         cat = t.category
-        none = np.zeros(len(t), dtype=bool)
-        fails: list[tuple[Rule, np.ndarray]] = [
-            (Rule.GPUS, t.gpus < gpus),
-            (Rule.GPU_MEMORY, t.gpu_memory_gb < gpu_memory_gb if gpus > 0 else none),
-        ]
+        fails: list[tuple[Rule, np.ndarray]] = []
         if lv.tee:
             wanted = sum(TEE_BITS[k] for k in set(lv.tee))
             fails.append((Rule.TEE, (t.tee_bits & wanted) == 0))
@@ -80,6 +89,7 @@ class EligibilityIndex:
             else:
                 ok_codes = np.array([codes.table[v] for v in set(allowed) if v in codes.table], dtype=np.int64)
                 fails.append((rule, ~np.isin(codes.codes, ok_codes)))
+        self._by_level[lv.name] = fails
         return fails
 
     def _compute(self, lv: Level, gpus: int, gpu_memory_gb: float) -> Eligibility:

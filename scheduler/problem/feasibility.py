@@ -76,14 +76,14 @@ def placeable_by_dominance(problem: Problem, tasks: list[int]) -> set[int]:
     writes, is checked apart).
 
     Among tasks of one level, quorum and ``duration_by_gpu``, task a dominates task b when a is at least
-    as long (``duration_s``) and needs at least as many GPUs, as much GPU memory and as many replicas: b's
-    runtime on every node is at most a's, so b fits every window a fits and its eligible nodes are a
-    superset of a's, and each replica completes with at least the same probability (``reputation *
-    exp(-failures_per_hour * runtime_h)``), so a replica set that serves a serves b. Tasks are visited
-    longest first; one whose (GPUs, memory, replicas) a placeable task has shown, or that a placeable task
-    dominates, needs no check. So a class of any size costs one check per distinct shape, and those that
-    cannot be placed one each (their reasons are needed anyway). Gangs are checked one by one (a gang's
-    reach depends on whole node sets).
+    as long (``duration_s``), needs at least as many replicas, and b may use every node the policy lets a
+    use (the same nodes, or no more GPUs and GPU memory than a): b's runtime on every node is at most a's,
+    so b fits every window a fits and its eligible nodes are a superset of a's, and each replica
+    completes with at least the same probability (``reputation * exp(-failures_per_hour * runtime_h)``),
+    so a replica set that serves a serves b. Tasks are visited longest first; one whose shape a placeable
+    task has shown, or that a placeable task dominates, needs no check. So a class of any size costs one
+    check per distinct shape, and those that cannot be placed one each (their reasons are needed anyway).
+    Gangs are checked one by one (a gang's reach depends on whole node sets).
     """
     classes: dict[tuple, list[int]] = {}
     for i in tasks:
@@ -91,16 +91,21 @@ def placeable_by_dominance(problem: Problem, tasks: list[int]) -> set[int]:
         if t.nodes == 1:
             key = (problem.levels[i].name, problem.quorum[i], tuple(sorted(t.duration_by_gpu.items())))
             classes.setdefault(key, []).append(i)
+    node_sets: dict[int, int] = {}  # id of a policy eligibility -> its node set's number (equal sets, one number)
+    numbers: dict[bytes, int] = {}
     out: set[int] = set()
     for members in classes.values():
         members.sort(key=lambda i: -problem.dag.tasks[i].duration_s)
-        shown: set[tuple[int, float, int]] = set()  # shapes of a placeable task at least as long as the rest
-        frontier: list[tuple[int, float, int]] = []  # the shapes that were checked and hold
+        shown: set[tuple[int, int, float, int]] = set()  # shapes of a placeable task at least as long as the rest
+        frontier: list[tuple[int, int, float, int]] = []  # the shapes that were checked and hold
         for i in members:
-            t = problem.dag.tasks[i]
-            shape = (t.gpus, t.gpu_memory_gb if t.gpus > 0 else 0.0, problem.required[i])
+            t, base = problem.dag.tasks[i], problem.policy_eligibility(i)
+            if id(base) not in node_sets:
+                node_sets[id(base)] = numbers.setdefault(base.nodes.tobytes(), len(numbers))
+            shape = (node_sets[id(base)], t.gpus, t.gpu_memory_gb if t.gpus > 0 else 0.0, problem.required[i])
             if shape not in shown:
-                if not any(g >= shape[0] and m >= shape[1] and r >= shape[2] for g, m, r in frontier):
+                if not any(r >= shape[3] and (s == shape[0] or (g >= shape[1] and m >= shape[2]))
+                           for s, g, m, r in frontier):
                     if problem.task_reason(i) is not None:  # computed once: `static_reasons` reads it again
                         continue  # it cannot be placed (or writes where it may not): a shorter one may
                     frontier.append(shape)

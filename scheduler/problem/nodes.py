@@ -50,11 +50,11 @@ class Windows:
     node that is always available; `longest` the longest window per node (inf when always)."""
 
     def __init__(self, nodes: list[Node]) -> None:
-        self.of: list[np.ndarray | None] = [
-            None if n.available is None else np.array(sorted((w.from_s, w.end_s) for w in n.available), dtype=float)
-            for n in nodes]
+        pairs = [None if n.available is None else sorted((float(w.from_s), float(w.end_s)) for w in n.available)
+                 for n in nodes]
+        self.of: list[np.ndarray | None] = [None if w is None else np.array(w, dtype=float) for w in pairs]
         self.any = any(w is not None for w in self.of)
-        self.longest = np.array([math.inf if w is None else float(np.max(w[:, 1] - w[:, 0])) for w in self.of])
+        self.longest = np.array([math.inf if w is None else max(end - start for start, end in w) for w in pairs])
 
     def fit(self, n: int, start: float, duration: float) -> float:
         """The earliest t >= `start` at which [t, t + duration] lies inside one window of node `n`

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...domain import Objective
-from ...domain.rules import COST_EPS_USD, PROBABILITY_EPS, add_completion, completion_counts, meets, weight_needed
+from ...domain.rules import (COST_EPS_USD, PROBABILITY_EPS, add_completion, completion_counts, meets, task_success,
+                             weight_needed)
 from ...errors import Infeasible, InfeasibleReason
 from ...problem import Problem
 from ..schedule import Replica
@@ -109,6 +110,7 @@ class _QuorumPicker(_ReplicaPicker):
         self.p, self.i, self.nodes, self.chosen = p, i, nodes, list(chosen)
         self.target = p.levels[i].min_success
         self.completion = p.completion(i, nodes)
+        self.chosen_p = p.completion(i, np.array(chosen, dtype=np.int64)).tolist()  # the chosen replicas' completions
 
     @staticmethod
     def weight_needed(p: Problem, i: int) -> float:
@@ -116,7 +118,7 @@ class _QuorumPicker(_ReplicaPicker):
 
     @property
     def wants_more(self) -> bool:
-        return self.count < self.required or not meets(self.p.success(self.i, self.chosen), self.target)
+        return self.count < self.required or not meets(task_success(self.chosen_p, self.p.quorum[self.i]), self.target)
 
     def pickable(self) -> np.ndarray:
         slots_left = self.required - self.count - 1
@@ -128,7 +130,8 @@ class _QuorumPicker(_ReplicaPicker):
         codes = self.code_of[free]
         # the most reliable free candidate of each spread value (the first position among equals)
         order = np.lexsort((free, -self.completion[free], codes))
-        firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
+        ordered = codes[order]
+        firsts = order[np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))]
         if self._all_reach(free, free[firsts]):
             return free
         return self._reaching(free, codes[firsts], free[firsts])
@@ -141,7 +144,7 @@ class _QuorumPicker(_ReplicaPicker):
         it stops as soon as it does)."""
         q = self.p.quorum[self.i]
         weakest = float(self.completion[free].min())
-        counts = completion_counts(self.p.completion(self.i, np.array(self.chosen, dtype=np.int64)), q)
+        counts = completion_counts(self.chosen_p, q)
         for x in [None, *sorted(self.completion[best].tolist(), reverse=True)[1:]]:
             if x is not None:
                 counts = add_completion(counts, x)
@@ -156,7 +159,7 @@ class _QuorumPicker(_ReplicaPicker):
         each spread value come from prefix and suffix counts, once per pick."""
         q = self.p.quorum[self.i]
         probs = self.completion[best].tolist()
-        prefix = [completion_counts(self.p.completion(self.i, np.array(self.chosen, dtype=np.int64)), q)]
+        prefix = [completion_counts(self.chosen_p, q)]
         for x in probs:
             prefix.append(add_completion(prefix[-1], x))
         suffix = [completion_counts([], q)]
@@ -181,6 +184,7 @@ class _QuorumPicker(_ReplicaPicker):
     def take(self, k: int) -> None:
         super().take(k)
         self.chosen.append(int(self.nodes[k]))
+        self.chosen_p.append(float(self.completion[k]))
 
 
 def place_task(b: Builder, i: int, sub_deadline: float | None) -> None:
