@@ -9,6 +9,7 @@ path to the field.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
@@ -25,11 +26,14 @@ def integral(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # characters an id may not hold
+
+
 def _identifier(value: Any) -> Any:
     if isinstance(value, str):
         if value != value.strip():
             raise PydanticCustomError("id_whitespace", "must not start or end with white space")
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if _CONTROL.search(value):
             raise PydanticCustomError("id_control", "must not hold control characters")
     return value
 

@@ -86,21 +86,32 @@ class LinkTable:
 
     def transfers_from(self, a: int, data_gb: float, targets: np.ndarray) -> np.ndarray:
         """Seconds to move `data_gb` from node `a` to each node in `targets`."""
+        return self.transfers_between(np.array([a], dtype=np.int64), data_gb, targets)[0]
+
+    def transfers_between(self, sources: np.ndarray, data_gb: float, targets: np.ndarray) -> np.ndarray:
+        """Seconds to move `data_gb` from each of `sources` (rows) to each of `targets` (columns): over
+        the pair's node link, else its region link, else the slower of the two nodes' bandwidths (0 from
+        a node to itself)."""
+        sources = np.asarray(sources, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
         if data_gb <= 0:
-            return np.zeros(len(targets))
-        bw = np.minimum(self.bandwidth[a], self.bandwidth[targets])
+            return np.zeros((len(sources), len(targets)))
+        bw = np.minimum(self.bandwidth[sources][:, None], self.bandwidth[targets][None, :])
         if self.has_region_links:
-            rb = self.region_bw[self.region_code[a], self.region_code[targets]]
+            rb = self.region_bw[self.region_code[sources][:, None], self.region_code[targets][None, :]]
             bw = np.where(np.isnan(rb), bw, rb)
-        links = self.node_link_bw.get(a)
-        if links:
-            pos = {int(n): k for k, n in enumerate(targets)}
-            for b, v in links.items():
-                k = pos.get(b)
-                if k is not None:
-                    bw[k] = v
+        position: dict[int, int] | None = None
+        for row, a in enumerate(sources.tolist()):
+            links = self.node_link_bw.get(a)
+            if links:
+                if position is None:
+                    position = {int(n): k for k, n in enumerate(targets.tolist())}
+                for b, v in links.items():
+                    k = position.get(b)
+                    if k is not None:
+                        bw[row, k] = v
         out = data_gb * 8.0 / bw
-        out[targets == a] = 0.0
+        out[sources[:, None] == targets[None, :]] = 0.0
         return out
 
     def seconds_per_gb(self) -> np.ndarray:
@@ -114,8 +125,7 @@ class LinkTable:
         [[0.0, 1.0], [1.0, 0.0]]
         """
         everywhere = np.arange(len(self.bandwidth))
-        return np.array([self.transfers_from(int(a), 1.0, everywhere) for a in everywhere]).reshape(
-            len(everywhere), len(everywhere))
+        return self.transfers_between(everywhere, 1.0, everywhere)
 
     def mean_transfer_s_per_gb(self) -> float:
         """Seconds to move one GB between two nodes drawn at random (the same node twice included, where
@@ -129,7 +139,7 @@ class LinkTable:
         rng = np.random.default_rng(0)
         sources = rng.choice(n, min(n, MEAN_SAMPLE_SOURCES), replace=False)
         targets = rng.choice(n, min(n, MEAN_SAMPLE_TARGETS), replace=False)
-        return float(np.mean([self.transfers_from(int(a), 1.0, targets) for a in sources]))
+        return float(np.mean(self.transfers_between(sources, 1.0, targets)))
 
     def peer_bandwidth(self) -> np.ndarray:
         """Per node, the most Gbit/s it can have to any other node (an upper bound: links included)."""

@@ -217,14 +217,19 @@ class Builder:
             if data <= 0:
                 out = np.maximum(out, quorum_arrival((r.end for r in reps), k))
                 continue
-            if k == 1:
+            if len(reps) < k:
                 arrive = np.full(len(nodes), math.inf)
-                for r in reps:
-                    arrive = np.minimum(arrive, r.end + self.transfers(r, data, nodes))
-            elif len(reps) < k:
-                arrive = np.full(len(nodes), math.inf)
+            elif k == 1:
+                arrive = self.arrivals(reps, data, nodes).min(axis=0)
             else:
-                arrivals = np.array([r.end + self.transfers(r, data, nodes) for r in reps])
-                arrive = np.sort(arrivals, axis=0)[k - 1]
+                arrive = np.sort(self.arrivals(reps, data, nodes), axis=0)[k - 1]
             out = np.maximum(out, arrive)
         return out
+
+    def arrivals(self, reps: list[Replica], data_gb: float, nodes: np.ndarray) -> np.ndarray:
+        """When each replica's result (rows) can be on each of `nodes` (columns), on the builder's clock."""
+        if any(len(r.gang) > 1 for r in reps):
+            return np.array([r.end + self.transfers(r, data_gb, nodes) for r in reps])
+        ends = np.array([r.end for r in reps])
+        moves = self.up(self.p.links.transfers_between(np.array([r.node for r in reps], dtype=np.int64), data_gb, nodes))
+        return ends[:, None] + moves
