@@ -39,6 +39,7 @@ PREPARE_PER_HEURISTIC = 3.0  # CP-SAT starts only with this many times the first
 # MIN_SOLVE_S): narrowing, re-timing the hint and building the model cost several heuristic runs (10,000 tasks
 # replanned in 5 s: 2 s of heuristic, 2 s of narrowing and re-timing, then a model not built in time)
 DETERMINISTIC_SHARE = 0.6  # of the time limit, as CP-SAT's deterministic budget (deterministic runs)
+WINDOWS_SHARE = 0.5  # of the time left, the windows' before the whole model on a model small enough for it
 
 
 @runtime_checkable
@@ -91,9 +92,13 @@ class CpSatEngine:
             run.notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                              f"({size} node literals in full)")
         if _use_windows(run, size) and run.meets_deadline(run.warm):
-            _improve_by_windows(run, allowed, size)
+            _improve_by_windows(run, allowed, size, run.warm)
             return []
-        return _solve_whole(run, allowed, narrowed)
+        if opts.deterministic or not _windows_may_follow(run):  # (a rerun must take the same steps)
+            return _solve_whole(run, allowed, narrowed)
+        if run.meets_deadline(run.warm):
+            _improve_by_windows(run, allowed, size, run.warm, seconds=WINDOWS_SHARE * run.remaining())
+        return _solve_whole(run, allowed, narrowed, min(run.candidates, key=run.quality) if run.candidates else None)
 
 
 def model_literals(problem: Problem, allowed: list[np.ndarray]) -> int:
@@ -119,29 +124,42 @@ def engine_for(choice: EngineChoice | Engine) -> Engine:
 def _use_windows(run: PlanningRun, size: int) -> bool:
     """Windows instead of the whole model: a large fresh plan (replanning and stable what-if diffs
     keep the whole model, which knows kept replicas and preferred nodes)."""
+    return size > run.options.lns_above_literals and _windows_may_follow(run)
+
+
+def _windows_may_follow(run: PlanningRun) -> bool:
+    """Whether windows of tasks may improve this run's plan: a fresh plan without a success target or
+    gangs. On a model small enough to solve whole, windows first get `WINDOWS_SHARE` of the time, and
+    the whole model then starts from the best schedule for the rest (its proof of optimality, or its
+    bound, stays): on trees and chains CP-SAT's one long search stalls where short re-solves with other
+    seeds keep improving the schedule."""
     opts, g = run.options, run.givens
-    return (size > opts.lns_above_literals and opts.success_target is None and not g.fixed and not g.finished
-            and g.preferred is None and g.release_s == 0 and not g.banned)
+    return (opts.success_target is None and not g.fixed and not g.finished and g.preferred is None
+            and g.release_s == 0 and not g.banned and not run.problem.has_gangs)
 
 
-def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) -> None:
+def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int, incumbent: Schedule,
+                        seconds: float | None = None) -> None:
     from .cpsat.lns import improve
 
     opts = run.options
-    better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
-                            time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
+    better, stats = improve(run.problem, incumbent, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
+                            time_limit_s=run.remaining() if seconds is None else seconds, seed=opts.seed, workers=opts.workers,
                             progress=opts.progress, deterministic=opts.deterministic, cancel=opts.cancel,
                             completion_s=run.heuristic_s)
-    run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
+    what = "large model" if seconds is None else "before the whole model"
+    run.notes.append(f"{what} ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
                      f"({stats.windows} windows, {stats.improved} improvements)")
     if stats.wall_stopped:
         run.notes.append("the time limit stopped the windows before their deterministic budget: a rerun may differ")
-    if better is not run.warm and run.admit(better, "solver's windows"):
+    if better is not incumbent and run.admit(better, "solver's windows"):
         run.engine_used = "cp-sat"
 
 
-def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) -> list[InfeasibleReason]:
-    """The exact model over `allowed`, warm-started from the heuristic; its schedule joins the candidates."""
+def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool,
+                 start_from: Schedule | None = None) -> list[InfeasibleReason]:
+    """The exact model over `allowed`, warm-started from `start_from` (default: the heuristic's
+    schedule), for the time left; its schedule joins the candidates."""
     from .cpsat.data import build_data
     from .cpsat.solve import CpSettings, solve_cpsat
 
@@ -154,7 +172,7 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) ->
                              problem.gang_size(i) > 1})
     hint: Schedule | None
     try:
-        hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
+        hint = retime(problem, start_from or run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
     except WindowMissed:  # the solver searches without a warm start, and proves nothing within its horizon
         hint = None
         run.notes.append(f"the solver's clock ({data.quantum_s:g} s units, windows rounded inwards) cannot hold "
