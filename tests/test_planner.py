@@ -253,3 +253,17 @@ def test_a_narrowed_model_proves_nothing_about_the_nodes_it_left_out() -> None:
     assert narrowed.lower_bound_s <= 200 + 1e-6
     # the lists keep the nodes where a task's parents and children run: `a` may join `b` on z
     assert narrowed.makespan_s == pytest.approx(200)
+
+
+def test_small_models_try_windows_before_the_whole_model() -> None:
+    """Below `lns_above_literals`, windows first, then the whole model from the best plan: the whole
+    model still proves the optimum (the HEFT paper's 73); a deterministic run keeps the whole model
+    alone (its steps must not depend on the wall clock)."""
+    wl, pool = heft_example()
+    p = plan(wl, pool, time_limit_s=4)
+    assert any("before the whole model" in m for m in p.messages or [])
+    assert p.status == PlanStatus.OPTIMAL and p.makespan_s == pytest.approx(73.0)
+    assert verify_plan(wl, pool, None, p).ok
+    q = plan(wl, pool, options=PlanOptions(time_limit_s=4, deterministic=True))
+    assert not any("windows" in m for m in q.messages or [])
+    assert q.makespan_s == pytest.approx(73.0)

@@ -5,9 +5,11 @@ candidate schedules to the run (and, when it proves there is no plan, returns th
 reasons). Two come with the library:
 
 - `HeuristicEngine`: adds nothing (the heuristic's plan is the plan);
-- `CpSatEngine`: OR-Tools CP-SAT warm-started from the heuristic, on the whole model
-  or, above `PlanOptions.lns_above_literals` node literals, on windows of tasks
-  (`scheduler.engine.cpsat.lns`); with ``narrow=True`` (``--engine auto``) a model
+- `CpSatEngine`: OR-Tools CP-SAT warm-started from the heuristic, on windows of tasks
+  (`scheduler.engine.cpsat.lns`) above `PlanOptions.lns_above_literals` node literals;
+  below, on windows for `WINDOWS_SHARE` of the time and then on the whole model from the
+  best schedule (a fresh plan without a success target or gangs; otherwise, and in
+  deterministic runs, the whole model alone); with ``narrow=True`` (``--engine auto``) a model
   above `PlanOptions.max_model_literals` keeps only each task's best candidate nodes.
 
 `engine_for` maps the command line's names (`EngineChoice`) to them; a custom
