@@ -253,29 +253,3 @@ def test_a_narrowed_model_proves_nothing_about_the_nodes_it_left_out() -> None:
     assert narrowed.lower_bound_s <= 200 + 1e-6
     # the lists keep the nodes where a task's parents and children run: `a` may join `b` on z
     assert narrowed.makespan_s == pytest.approx(200)
-
-
-def test_small_models_try_windows_between_two_whole_model_solves() -> None:
-    """Below `lns_above_literals`: the whole model briefly (the HEFT paper's example closes there, at
-    its optimum 73, with no windows); where it does not (montage, 103 tasks on 12 nodes), windows and
-    then the whole model again; a deterministic run keeps the whole model alone (its steps must not
-    depend on the wall clock)."""
-    from benchmarks import ROOT
-    from benchmarks.datasets import wf_traces, wf_workload
-    from scheduler.formats.loading import load_policy
-    from scheduler.generate import generate_pool
-
-    wl, pool = heft_example()
-    p = plan(wl, pool, time_limit_s=4)
-    assert p.status == PlanStatus.OPTIMAL and p.makespan_s == pytest.approx(73.0)
-    assert not any("windows" in m for m in p.messages or [])
-    wl = wf_workload(next(f for f in wf_traces() if "montage" in f.stem and "2mass" in f.stem))
-    pool = NodePool.model_validate(generate_pool(12, seed=11, links=False))
-    pol = load_policy(ROOT / "policies" / "default.yaml")
-    p = plan(wl, pool, pol, time_limit_s=4)
-    assert any("before the whole model" in m for m in p.messages or [])
-    report = verify_plan(wl, pool, pol, p)
-    assert report.ok, report.violations
-    assert p.makespan_s <= p.heuristic_makespan_s and p.lower_bound_s <= p.makespan_s
-    q = plan(wl, pool, pol, options=PlanOptions(time_limit_s=4, deterministic=True))
-    assert not any("windows" in m for m in q.messages or [])

@@ -5,11 +5,9 @@ candidate schedules to the run (and, when it proves there is no plan, returns th
 reasons). Two come with the library:
 
 - `HeuristicEngine`: adds nothing (the heuristic's plan is the plan);
-- `CpSatEngine`: OR-Tools CP-SAT warm-started from the heuristic, on windows of tasks
-  (`scheduler.engine.cpsat.lns`) above `PlanOptions.lns_above_literals` node literals;
-  below, on the whole model briefly (`PROBE_SHARE`), then on windows (`WINDOWS_SHARE`),
-  then on the whole model again from the best schedule (a fresh plan without a success target or gangs; otherwise, and in
-  deterministic runs, the whole model alone); with ``narrow=True`` (``--engine auto``) a model
+- `CpSatEngine`: OR-Tools CP-SAT warm-started from the heuristic, on the whole model
+  or, above `PlanOptions.lns_above_literals` node literals, on windows of tasks
+  (`scheduler.engine.cpsat.lns`); with ``narrow=True`` (``--engine auto``) a model
   above `PlanOptions.max_model_literals` keeps only each task's best candidate nodes.
 
 `engine_for` maps the command line's names (`EngineChoice`) to them; a custom
@@ -41,8 +39,6 @@ PREPARE_PER_HEURISTIC = 3.0  # CP-SAT starts only with this many times the first
 # MIN_SOLVE_S): narrowing, re-timing the hint and building the model cost several heuristic runs (10,000 tasks
 # replanned in 5 s: 2 s of heuristic, 2 s of narrowing and re-timing, then a model not built in time)
 DETERMINISTIC_SHARE = 0.6  # of the time limit, as CP-SAT's deterministic budget (deterministic runs)
-PROBE_SHARE = 0.1  # of the time left, the whole model's first solve on a model small enough for it
-WINDOWS_SHARE = 0.5  # of the time left after it, the windows' (the whole model then gets the rest)
 
 
 @runtime_checkable
@@ -95,11 +91,9 @@ class CpSatEngine:
             run.notes.append(f"model narrowed to the best {CANDIDATES_PER_TASK} candidate nodes per task "
                              f"({size} node literals in full)")
         if _use_windows(run, size) and run.meets_deadline(run.warm):
-            _improve_by_windows(run, allowed, size, run.warm)
+            _improve_by_windows(run, allowed, size)
             return []
-        if opts.deterministic or not _windows_may_follow(run):  # (a rerun must take the same steps)
-            return _solve_whole(run, allowed, narrowed)
-        return _windows_then_whole(run, allowed, narrowed, size)
+        return _solve_whole(run, allowed, narrowed)
 
 
 def model_literals(problem: Problem, allowed: list[np.ndarray]) -> int:
@@ -125,62 +119,29 @@ def engine_for(choice: EngineChoice | Engine) -> Engine:
 def _use_windows(run: PlanningRun, size: int) -> bool:
     """Windows instead of the whole model: a large fresh plan (replanning and stable what-if diffs
     keep the whole model, which knows kept replicas and preferred nodes)."""
-    return size > run.options.lns_above_literals and _windows_may_follow(run)
-
-
-def _windows_may_follow(run: PlanningRun) -> bool:
-    """Whether windows of tasks may improve this run's plan: a fresh plan without a success target or
-    gangs. On a model small enough to solve whole they go between two whole-model solves
-    (`_windows_then_whole`): on trees and chains CP-SAT's one long search stalls where short re-solves
-    with other seeds keep improving the schedule."""
     opts, g = run.options, run.givens
-    return (opts.success_target is None and not g.fixed and not g.finished and g.preferred is None
-            and g.release_s == 0 and not g.banned and not run.problem.has_gangs)
+    return (size > opts.lns_above_literals and opts.success_target is None and not g.fixed and not g.finished
+            and g.preferred is None and g.release_s == 0 and not g.banned)
 
 
-def _windows_then_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool,
-                        size: int) -> list[InfeasibleReason]:
-    """A model small enough to solve whole: the whole model for `PROBE_SHARE` of the time (many close at
-    once), then windows from the heuristic's plan for `WINDOWS_SHARE` of what is left, then the whole
-    model again from the best schedule for the rest; the higher of the two solves' bounds stays."""
-    reasons = _solve_whole(run, allowed, narrowed, seconds=PROBE_SHARE * run.remaining())
-    if reasons or run.solver.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or not run.candidates:
-        return reasons
-    probe = run.solver
-    if run.meets_deadline(run.warm):
-        _improve_by_windows(run, allowed, size, run.warm, seconds=WINDOWS_SHARE * run.remaining())
-    if run.out_of_time(MIN_SOLVE_S):
-        return []
-    reasons = _solve_whole(run, allowed, narrowed, min(run.candidates, key=run.quality))
-    for name in ("makespan_bound_s", "cost_bound_usd"):
-        before, after = getattr(probe, name), getattr(run.solver, name)
-        if before is not None and (after is None or before > after):
-            setattr(run.solver, name, before)
-    return reasons
-
-
-def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int, incumbent: Schedule,
-                        seconds: float | None = None) -> None:
+def _improve_by_windows(run: PlanningRun, allowed: list[np.ndarray], size: int) -> None:
     from .cpsat.lns import improve
 
     opts = run.options
-    better, stats = improve(run.problem, incumbent, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
-                            time_limit_s=run.remaining() if seconds is None else seconds, seed=opts.seed, workers=opts.workers,
+    better, stats = improve(run.problem, run.warm, allowed, objective=opts.objective, deadline_s=opts.deadline_s,
+                            time_limit_s=run.remaining(), seed=opts.seed, workers=opts.workers,
                             progress=opts.progress, deterministic=opts.deterministic, cancel=opts.cancel,
                             completion_s=run.heuristic_s)
-    what = "large model" if seconds is None else "before the whole model"
-    run.notes.append(f"{what} ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
+    run.notes.append(f"large model ({size} node literals): improved by windows of tasks re-solved with CP-SAT "
                      f"({stats.windows} windows, {stats.improved} improvements)")
     if stats.wall_stopped:
         run.notes.append("the time limit stopped the windows before their deterministic budget: a rerun may differ")
-    if better is not incumbent and run.admit(better, "solver's windows"):
+    if better is not run.warm and run.admit(better, "solver's windows"):
         run.engine_used = "cp-sat"
 
 
-def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool, start_from: Schedule | None = None,
-                 seconds: float | None = None) -> list[InfeasibleReason]:
-    """The exact model over `allowed`, warm-started from `start_from` (default: the heuristic's
-    schedule), for `seconds` (default: the time left); its schedule joins the candidates."""
+def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool) -> list[InfeasibleReason]:
+    """The exact model over `allowed`, warm-started from the heuristic; its schedule joins the candidates."""
     from .cpsat.data import build_data
     from .cpsat.solve import CpSettings, solve_cpsat
 
@@ -193,7 +154,7 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool, st
                              problem.gang_size(i) > 1})
     hint: Schedule | None
     try:
-        hint = retime(problem, start_from or run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
+        hint = retime(problem, run.warm, run.heuristic_settings(quantum_s=data.quantum_s))
     except WindowMissed:  # the solver searches without a warm start, and proves nothing within its horizon
         hint = None
         run.notes.append(f"the solver's clock ({data.quantum_s:g} s units, windows rounded inwards) cannot hold "
@@ -201,8 +162,8 @@ def _solve_whole(run: PlanningRun, allowed: list[np.ndarray], narrowed: bool, st
     if opts.objective == Objective.MAKESPAN and hint is not None:
         data.horizon = max(int(round(hint.makespan(problem, data.quantum_s))), data.release + 1)
     settings = CpSettings(objective=opts.objective, deadline_s=opts.deadline_s, success_target=opts.success_target,
-                          time_limit_s=max(0.1, run.remaining() if seconds is None else seconds),
-                          workers=opts.workers, seed=opts.seed, preferred=g.preferred, progress=opts.progress,
+                          time_limit_s=max(0.1, run.remaining()), workers=opts.workers, seed=opts.seed,
+                          preferred=g.preferred, progress=opts.progress,
                           deterministic_s=DETERMINISTIC_SHARE * opts.time_limit_s if opts.deterministic else None,
                           cancel=opts.cancel)
     out = solve_cpsat(data, hint, settings, makespan_lb_s=run.bounds.makespan_s)
