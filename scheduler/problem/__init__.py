@@ -21,8 +21,14 @@ import numpy as np
 from ..domain import Level, NodePool, Policy, Workload, permissive_policy
 from ..domain.network import Network
 from ..domain.policy import LevelOrigin, Rule, declassification_notes, effective_levels, required_replicas
-from ..domain.rules import (completion_probabilities, failure_weights, log_task_success, meets, task_success,
-                            tolerant_limits)
+from ..domain.rules import (
+    completion_probabilities,
+    failure_weights,
+    log_task_success,
+    meets,
+    task_success,
+    tolerant_limits,
+)
 from ..errors import InfeasibleReason
 from .dag import TaskGraph
 from .eligibility import Eligibility, EligibilityIndex
@@ -30,6 +36,7 @@ from .feasibility import rejection_counts_text, static_reasons, task_reason
 from .gangs import candidate_gangs, gang_completion, gang_cost, gang_runtime
 from .links import LinkTable
 from .nodes import NodeTable
+
 
 def _new_caches() -> dict[str, dict]:
     return {"candidates": {}, "best_set": {}, "windows": {}, "weights": {}, "gangs": {}, "eligibility": {},

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..domain import Level, Rule
-from ..domain.policy import RULE_PHRASES
-from ..domain.policy import residency_rejections
+from ..domain.policy import RULE_PHRASES, residency_rejections
 from ..domain.rules import meets
 from ..domain.units import count, plural
 from ..errors import InfeasibleReason

@@ -16,7 +16,6 @@ from ..domain import Network
 from ..domain.workload import Site
 from .nodes import NodeTable
 
-
 MEAN_EXACT_NODES = 256  # up to this many nodes the mean transfer time is over every pair
 MEAN_SAMPLE_SOURCES, MEAN_SAMPLE_TARGETS = 64, 4096
 

@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...domain import Objective
-from ...domain.rules import (COST_EPS_USD, PROBABILITY_EPS, add_completion, completion_counts, meets, task_success,
-                             weight_needed)
+from ...domain.rules import (
+    COST_EPS_USD,
+    PROBABILITY_EPS,
+    add_completion,
+    completion_counts,
+    meets,
+    task_success,
+    weight_needed,
+)
 from ...errors import Infeasible, InfeasibleReason
 from ...problem import Problem
 from ..schedule import Replica
