@@ -70,7 +70,7 @@ def test_only_a_few_tasks_of_a_class_are_checked() -> None:
     problem = Problem(wl, pool, Policy.model_validate({"levels": [{"name": "public", "min_success": 0.5}],
                                                        "default_level": "public"}))
     assert placeable_by_dominance(problem, list(range(200))) == set(range(200))
-    assert len(problem._caches["reasons"]) == 1  # one check, not 200
+    assert len(problem._caches["best_set"]) == 1  # one check (its replica set is cached per duration), not 200
 
 
 def test_the_threshold_strategy_has_both_sides() -> None:

@@ -170,11 +170,9 @@ def test_quorum_pickers_shortcut_agrees_with_the_exact_check(reputations, operat
     free = np.flatnonzero(picker.mask)
     if not len(free):
         return
-    codes = picker.code_of[free]
-    order = np.lexsort((free, -picker.completion[free], codes))
-    firsts = order[np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])]
+    firsts = picker.best_of_each_value(free)
     if picker._all_reach(free, free[firsts]):
-        assert picker._reaching(free, codes[firsts], free[firsts]).tolist() == free.tolist()
+        assert picker._reaching(free, picker.code_of[free][firsts], free[firsts]).tolist() == free.tolist()
 
 
 def _first_fit(tl: Timeline, ready: float, duration: float, gpus: int, latest: float) -> float:

@@ -105,8 +105,8 @@ def placeable_by_dominance(problem: Problem, tasks: list[int]) -> set[int]:
             if shape not in shown:
                 if not any(r >= shape[3] and (s == shape[0] or (g >= shape[1] and m >= shape[2]))
                            for s, g, m, r in frontier):
-                    if problem.task_reason(i) is not None:  # computed once: `static_reasons` reads it again
-                        continue  # it cannot be placed (or writes where it may not): a shorter one may
+                    if _placement_reason(problem, i, problem.eligible(i), []) is not None:
+                        continue  # it cannot be placed: a shorter or smaller one may
                     frontier.append(shape)
                 shown.add(shape)
             out.add(i)

@@ -114,7 +114,7 @@ class _QuorumPicker(_ReplicaPicker):
 
     def __init__(self, p: Problem, i: int, nodes: np.ndarray, chosen: list[int]) -> None:
         super().__init__(p, i, nodes, chosen)
-        self.p, self.i, self.nodes, self.chosen = p, i, nodes, list(chosen)
+        self.p, self.i = p, i
         self.target = p.levels[i].min_success
         self.completion = p.completion(i, nodes)
         self.chosen_p = p.completion(i, np.array(chosen, dtype=np.int64)).tolist()  # the chosen replicas' completions
@@ -134,14 +134,18 @@ class _QuorumPicker(_ReplicaPicker):
         free = np.flatnonzero(self.mask)
         if not len(free):
             return free
-        codes = self.code_of[free]
-        # the most reliable free candidate of each spread value (the first position among equals)
-        order = np.lexsort((free, -self.completion[free], codes))
-        ordered = codes[order]
-        firsts = order[np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))]
+        firsts = self.best_of_each_value(free)
         if self._all_reach(free, free[firsts]):
             return free
-        return self._reaching(free, codes[firsts], free[firsts])
+        return self._reaching(free, self.code_of[free][firsts], free[firsts])
+
+    def best_of_each_value(self, free: np.ndarray) -> np.ndarray:
+        """Where in `free` (positions) the most reliable candidate of each spread value is (the first
+        position among equals), by ascending spread value."""
+        codes = self.code_of[free]
+        order = np.lexsort((free, -self.completion[free], codes))
+        ordered = codes[order]
+        return order[np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))]
 
     def _all_reach(self, free: np.ndarray, best: np.ndarray) -> bool:
         """Whether every free candidate reaches the target, by a bound that is cheap when it holds: the
@@ -190,7 +194,6 @@ class _QuorumPicker(_ReplicaPicker):
 
     def take(self, k: int) -> None:
         super().take(k)
-        self.chosen.append(int(self.nodes[k]))
         self.chosen_p.append(float(self.completion[k]))
 
 
